@@ -1,0 +1,55 @@
+"""One geometry column type that takes and gives shapely geometries.
+
+PostgreSQL: a PostGIS ``geometry(<type>, 4326)``; the GiST index is declared explicitly beside the table
+(see :func:`gist_index`). SQLite: WKB in a BLOB. Coordinates are WGS-84 lon/lat (EPSG:4326).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shapely
+from geoalchemy2 import Geometry as PostGISGeometry
+from geoalchemy2.elements import WKBElement
+from sqlalchemy import Index, LargeBinary
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+SRID = 4326
+
+
+class GeometryType(TypeDecorator[shapely.Geometry]):
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, geometry_type: str = "GEOMETRY") -> None:
+        super().__init__()
+        self.geometry_type = geometry_type
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(
+                PostGISGeometry(self.geometry_type, srid=SRID, spatial_index=False)
+            )
+        return dialect.type_descriptor(LargeBinary())
+
+    def process_bind_param(self, value: shapely.Geometry | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "postgresql":
+            return WKBElement(shapely.to_wkb(value), srid=SRID)
+        return shapely.to_wkb(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> shapely.Geometry | None:
+        if value is None:
+            return None
+        if isinstance(value, WKBElement):
+            value = value.data
+        if isinstance(value, str):  # hex EWKB
+            return shapely.from_wkb(bytes.fromhex(value))
+        return shapely.from_wkb(bytes(value))
+
+
+def gist_index(name: str, column: Any) -> Index:
+    """A GiST index on PostgreSQL only (SQLite has no use for a B-tree over WKB)."""
+    return Index(name, column, postgresql_using="gist").ddl_if(dialect="postgresql")

@@ -1,0 +1,35 @@
+"""The Flask app: factory, config, API blueprints, web pages, CLI."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from server import config as cfg
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Defaults, then the environment (unless testing), then ``test_config``."""
+    instance = (test_config or {}).get("INSTANCE_PATH") or cfg.instance_path()
+    app = Flask(__name__, instance_path=os.path.abspath(instance), instance_relative_config=False)
+    app.config.from_mapping(cfg.DEFAULTS)
+    if test_config is None:
+        app.config.from_mapping(cfg.from_environment())
+    else:
+        app.config.from_mapping(test_config)
+    if not app.config.get("DATABASE_URL"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["DATABASE_URL"] = cfg.sqlite_url(app.instance_path)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    from server import api, db, errors, i18n, web
+
+    db.init_app(app)
+    i18n.init_app(app)
+    api.init_app(app)
+    web.init_app(app)
+    errors.init_app(app)
+    return app

@@ -1,0 +1,44 @@
+"""Configuration: defaults, then the environment. The only module that reads ``os.environ``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": "dev-only-not-secret",
+    "DATABASE_URL": None,  # None: sqlite file in the instance folder
+    "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    "BABEL_DEFAULT_LOCALE": "zh",
+    "API_TITLE": "yuanxian API",
+    "API_VERSION": "1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "PAGE_SIZE_MAX": 200,
+    "IMPORT_MAX_ROWS": 20000,
+}
+
+# Settings read from the environment, with what each means (documented in README; a test checks).
+ENV_SETTINGS: dict[str, str] = {
+    "DATABASE_URL": "SQLAlchemy URL; default sqlite:///<instance>/yuanxian.db",
+    "SECRET_KEY": "secret for signing sessions; required in production",
+    "YUANXIAN_INSTANCE": "instance folder (database, uploads); default ./instance",
+}
+
+
+def from_environment() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("DATABASE_URL", "SECRET_KEY"):
+        if os.environ.get(key):
+            out[key] = os.environ[key]
+    return out
+
+
+def instance_path() -> str:
+    return os.environ.get("YUANXIAN_INSTANCE") or str(Path.cwd() / "instance")
+
+
+def sqlite_url(instance: str) -> str:
+    return f"sqlite:///{Path(instance) / 'yuanxian.db'}"
