@@ -5,10 +5,13 @@ A retired code keeps its row (``retired_in`` set) so old records still read; new
 
 from __future__ import annotations
 
+import csv
+import json
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from catalog.db import Base
 
@@ -34,3 +37,58 @@ class Code(Base):
     introduced_in: Mapped[int] = mapped_column(Integer, default=1)
     retired_in: Mapped[int | None] = mapped_column(Integer)
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def load_code_lists(session: Session, folder: Path = DATA) -> int:
+    """Upsert the shipped code lists; a code no longer in the data is retired, not deleted.
+
+    Returns the number of codes in the data.
+    """
+    lists = {row["list_id"]: row for row in _rows(folder / "code_lists.csv")}
+    for list_id, row in lists.items():
+        cl = session.get(CodeList, list_id) or CodeList(id=list_id)
+        cl.name_zh, cl.name_en, cl.version = row["name_zh"], row["name_en"], int(row["version"])
+        session.add(cl)
+    session.flush()
+    existing = {(c.list_id, c.code): c for c in session.scalars(select(Code))}
+    seen: set[tuple[str, str]] = set()
+    for row in _rows(folder / "codes.csv"):
+        key = (row["list_id"], row["code"])
+        seen.add(key)
+        code = existing.get(key) or Code(list_id=key[0], code=key[1],
+                                          introduced_in=int(lists[key[0]]["version"]))
+        code.parent_code = row["parent_code"] or None
+        code.name_zh, code.name_en = row["name_zh"], row["name_en"]
+        code.sort = int(row["sort"])
+        code.extra = json.loads(row["extra"]) if row["extra"] else None
+        code.retired_in = None
+        session.add(code)
+    for key, code in existing.items():
+        if key not in seen and code.retired_in is None:
+            code.retired_in = int(lists[key[0]]["version"]) if key[0] in lists else code.introduced_in
+    session.flush()
+    return len(seen)
+
+
+def current_codes(session: Session, list_id: str) -> dict[str, Code]:
+    """Codes a new record may use: not retired."""
+    rows = session.scalars(
+        select(Code).where(Code.list_id == list_id, Code.retired_in.is_(None)).order_by(Code.sort)
+    )
+    return {c.code: c for c in rows}
+
+
+def all_codes(session: Session) -> dict[str, dict[str, Code]]:
+    """Every code (retired too) by list, for labelling stored records."""
+    out: dict[str, dict[str, Code]] = {}
+    for c in session.scalars(select(Code).order_by(Code.list_id, Code.sort)):
+        out.setdefault(c.list_id, {})[c.code] = c
+    return out
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))

@@ -13,7 +13,7 @@ from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from catalog.db import Base
-from catalog.geometry import GeometryType, gist_index
+from catalog.geometry import GeometryType
 
 LEVELS = ("province", "prefecture", "county")
 
@@ -39,7 +39,6 @@ class DivisionBoundary(Base):
     """The shipped (simplified) boundary of a division, WGS-84 lon/lat."""
 
     __tablename__ = "division_boundary"
-    __table_args__ = (gist_index("ix_division_boundary_geom", "geom"),)
 
     code: Mapped[str] = mapped_column(ForeignKey("division.code"), primary_key=True)
     geom: Mapped[shapely.Geometry] = mapped_column(GeometryType("MULTIPOLYGON"))

@@ -1,7 +1,7 @@
 """One geometry column type that takes and gives shapely geometries.
 
-PostgreSQL: a PostGIS ``geometry(<type>, 4326)``; the GiST index is declared explicitly beside the table
-(see :func:`gist_index`). SQLite: WKB in a BLOB. Coordinates are WGS-84 lon/lat (EPSG:4326).
+PostgreSQL: a PostGIS ``geometry(<type>, 4326)``; its GiST index is created explicitly by the migration
+(``catalog.ddl``). SQLite: WKB in a BLOB. Coordinates are WGS-84 lon/lat (EPSG:4326).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import shapely
 from geoalchemy2 import Geometry as PostGISGeometry
 from geoalchemy2.elements import WKBElement
-from sqlalchemy import Index, LargeBinary
+from sqlalchemy import LargeBinary
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -25,6 +25,9 @@ class GeometryType(TypeDecorator[shapely.Geometry]):
     def __init__(self, geometry_type: str = "GEOMETRY") -> None:
         super().__init__()
         self.geometry_type = geometry_type
+
+    def __repr__(self) -> str:
+        return f"GeometryType({self.geometry_type!r})"
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "postgresql":
@@ -48,8 +51,3 @@ class GeometryType(TypeDecorator[shapely.Geometry]):
         if isinstance(value, str):  # hex EWKB
             return shapely.from_wkb(bytes.fromhex(value))
         return shapely.from_wkb(bytes(value))
-
-
-def gist_index(name: str, column: Any) -> Index:
-    """A GiST index on PostgreSQL only (SQLite has no use for a B-tree over WKB)."""
-    return Index(name, column, postgresql_using="gist").ddl_if(dialect="postgresql")

@@ -26,3 +26,28 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+def regenerate_initial() -> Path:
+    """Rewrite the initial migration from the models (only while no release has shipped it)."""
+    import tempfile
+
+    versions = MIGRATIONS / "versions"
+    target = versions / "0001_initial.py"
+    target.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = alembic_config(f"sqlite:///{tmp}/empty.db")
+        command.revision(cfg, message="initial", autogenerate=True, rev_id="0001")
+    made = next(versions.glob("0001_*.py"))
+    src = made.read_text()
+    src = src.replace("import catalog.geometry\n", "import catalog.ddl\nimport catalog.geometry\n")
+    src = src.replace(
+        "    # ### end Alembic commands ###\n\n\ndef downgrade",
+        "    # ### end Alembic commands ###\n    catalog.ddl.upgrade(op.get_bind())\n\n\ndef downgrade",
+    )
+    src = src.replace(
+        "def downgrade() -> None:\n", "def downgrade() -> None:\n    catalog.ddl.downgrade(op.get_bind())\n"
+    )
+    made.unlink()
+    target.write_text(src)
+    return target

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from catalog.db import make_engine
+from catalog.ddl import include_object
 from catalog.models import Base
 
 config = context.config
@@ -28,6 +29,7 @@ def _run_with(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,60 @@
+"""``yuanxian``: the server's command line (database, reference data, imports, demo data, serve)."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.orm import Session
+
+from server import create_app
+
+
+def _create_app():  # type: ignore[no-untyped-def]
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+def main() -> None:
+    """yuanxian 科技计划成果进园入县 平台命令行 / platform command line."""
+
+
+def cli_session() -> Session:
+    """A session for one command; the command commits at its edge."""
+    return Session(current_app.extensions["yx_engine"])
+
+
+@main.group()
+def db() -> None:
+    """数据库 / Database."""
+
+
+@db.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """迁移到最新结构并载入参考数据 / Migrate to the newest schema and load reference data."""
+    from catalog.migrate import upgrade
+    from catalog.reference import load_reference
+
+    upgrade(current_app.config["DATABASE_URL"])
+    with cli_session() as s, s.begin():
+        counts = load_reference(s)
+    click.echo("数据库已就绪 / database ready: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve(host: str, port: int) -> None:
+    """启动网页与接口服务 / Serve the pages and the API."""
+    click.echo(f"yuanxian 已启动 / serving on http://{host}:{port}/")
+    current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+
+
+def register(group: click.Group) -> None:
+    """Commands defined beside their domain are attached here (keeps this module small)."""
+    from server import cli_results, cli_seed, cli_sites
+
+    for module in (cli_results, cli_seed, cli_sites):
+        module.register(group)
