@@ -50,11 +50,3 @@ def serve(host: str, port: int) -> None:
     """启动网页与接口服务 / Serve the pages and the API."""
     click.echo(f"yuanxian 已启动 / serving on http://{host}:{port}/")
     current_app.run(host=host, port=port, use_reloader=False, threaded=True)
-
-
-def register(group: click.Group) -> None:
-    """Commands defined beside their domain are attached here (keeps this module small)."""
-    from server import cli_results, cli_seed, cli_sites
-
-    for module in (cli_results, cli_seed, cli_sites):
-        module.register(group)

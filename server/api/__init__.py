@@ -1,0 +1,20 @@
+"""The JSON API: flask-smorest blueprints under ``/api``, described at ``/api/openapi.json``.
+
+Layout: ``server/api/<resource>/{routes,schemas}.py``; each package exposes ``blp``.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from server.api.codelists.routes import blp as codelists_blp
+
+BLUEPRINTS = [codelists_blp]
+
+
+def init_app(app: Flask) -> None:
+    api = Api(app, spec_kwargs={"info": {"description": "科技计划成果进园入县 平台接口 / yuanxian platform API"}})
+    for blp in BLUEPRINTS:
+        api.register_blueprint(blp)
+    app.extensions["yx_api"] = api
