@@ -21,6 +21,9 @@ SRID = 4326
 class GeometryType(TypeDecorator[shapely.Geometry]):
     impl = LargeBinary
     cache_ok = True
+    # Read by geoalchemy2's DDL hooks on PostgreSQL: the migration makes the index, not them.
+    spatial_index = False
+    use_N_D_index = False
 
     def __init__(self, geometry_type: str = "GEOMETRY") -> None:
         super().__init__()
