@@ -1,0 +1,106 @@
+"""Geodesic area and length on the WGS-84 ellipsoid.
+
+Input geometries are in WGS-84 degrees, axis order (lon, lat).  Areas are in square metres, lengths in
+metres.  Ring orientation does not matter: each ring's area is taken as an absolute value, exterior rings
+add and holes subtract, and the parts of multi-geometries add up.
+
+>>> from shapely import box
+>>> round(geodesic_area(box(116, 39, 116.01, 39.01)))
+961620
+>>> round(m2_to_mu(10000), 6)
+15.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from pyproj import Geod
+from shapely.geometry.base import BaseGeometry
+
+WGS84_GEOD = Geod(ellps="WGS84")
+M2_PER_MU = 10000.0 / 15.0  # 1 亩 = 10000/15 m² exactly (15 亩 = 1 公顷)
+M2_PER_HECTARE = 10000.0
+
+
+def m2_to_mu(area_m2: float) -> float:
+    """Square metres → 亩 (mu), 1 亩 = 10000/15 m²."""
+    return area_m2 / M2_PER_MU
+
+
+def mu_to_m2(area_mu: float) -> float:
+    """亩 (mu) → square metres."""
+    return area_mu * M2_PER_MU
+
+
+def m2_to_hectares(area_m2: float) -> float:
+    """Square metres → hectares (公顷)."""
+    return area_m2 / M2_PER_HECTARE
+
+
+def _ring_areas(rings: NDArray[np.object_]) -> NDArray[np.float64]:
+    """Absolute geodesic area (m²) of each linear ring, in one pass over a flat coordinate array."""
+    coords, owner = shapely.get_coordinates(rings, return_index=True)
+    bounds = np.searchsorted(owner, np.arange(len(rings) + 1))
+    x = np.ascontiguousarray(coords[:, 0])
+    y = np.ascontiguousarray(coords[:, 1])
+    out = np.zeros(len(rings))
+    area_of = WGS84_GEOD.polygon_area_perimeter
+    for i in range(len(rings)):
+        start, end = bounds[i], bounds[i + 1]
+        if end - start >= 4:
+            out[i] = abs(area_of(x[start:end], y[start:end])[0])
+    return out
+
+
+def geodesic_areas(geometries: Sequence[BaseGeometry | None] | NDArray[np.object_]) -> NDArray[np.float64]:
+    """Geodesic area in m² of each geometry (WGS-84 degrees, lon/lat); 0 for non-areal or empty ones.
+
+    Vectorised: all polygons are split into rings and each ring measured once on the WGS-84 ellipsoid.
+    """
+    geoms = np.asarray(geometries, dtype=object)
+    result = np.zeros(len(geoms))
+    if len(geoms) == 0:
+        return result
+    polys = geoms.copy()
+    polys[shapely.is_missing(polys)] = shapely.Polygon()
+    parts, part_owner = shapely.get_parts(polys, return_index=True)
+    keep = shapely.get_type_id(parts) == shapely.GeometryType.POLYGON
+    parts, part_owner = parts[keep], part_owner[keep]
+    if len(parts) == 0:
+        return result
+    rings, ring_owner = shapely.get_rings(parts, return_index=True)
+    ring_area = _ring_areas(rings)
+    # the first ring of each polygon is its exterior: + ; the rest are holes: -
+    first = np.ones(len(rings), dtype=bool)
+    first[1:] = ring_owner[1:] != ring_owner[:-1]
+    signed = np.where(first, ring_area, -ring_area)
+    part_area = np.bincount(ring_owner, weights=signed, minlength=len(parts))
+    np.add.at(result, part_owner, part_area)
+    return result
+
+
+def geodesic_area(geometry: BaseGeometry) -> float:
+    """Geodesic area in m² of a (multi)polygon in WGS-84 degrees (lon, lat); any ring orientation.
+
+    Points and lines have zero area.  Holes are subtracted.
+    """
+    return float(geodesic_areas([geometry])[0])
+
+
+def geodesic_length(geometry: BaseGeometry) -> float:
+    """Geodesic length in metres of lines, or the perimeter of polygons (holes included), WGS-84 lon/lat."""
+    total = 0.0
+    for part in shapely.get_parts(np.asarray([geometry], dtype=object)):
+        if isinstance(part, shapely.Polygon):
+            lines: Iterable[BaseGeometry] = [part.exterior, *part.interiors]
+        else:
+            lines = [part]
+        for line in lines:
+            coords = shapely.get_coordinates(line)
+            if len(coords) >= 2:
+                total += float(WGS84_GEOD.line_length(coords[:, 0], coords[:, 1]))
+    return total
