@@ -1,6 +1,6 @@
 """Schema parts that differ by engine, created by the migrations after the portable tables.
 
-PostgreSQL: GiST indexes on geometry columns, and the text index as a generated ``tsvector`` with GIN.
+PostgreSQL: GiST indexes on geometry columns, and the text index as generated ``tsvector`` columns with GIN.
 SQLite: the text index as an FTS5 table over ``result_text`` kept in step by triggers.
 Both index the token strings made by ``catalog.search_index.tokens``.
 """
@@ -14,9 +14,12 @@ GIST_INDEXES = {"ix_division_boundary_geom": ("division_boundary", "geom")}
 POSTGRES_UP = [
     *(f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gist ({col})"
       for name, (table, col) in GIST_INDEXES.items()),
+    # Lexemes are our tokens verbatim (no parser, no stemming): array_to_tsvector keeps them as they are.
     "ALTER TABLE result_text ADD COLUMN IF NOT EXISTS tsv tsvector GENERATED ALWAYS AS ("
-    " setweight(to_tsvector('simple', coalesce(name_tokens, '')), 'A') ||"
-    " setweight(to_tsvector('simple', coalesce(body_tokens, '')), 'B')) STORED",
+    " array_to_tsvector(string_to_array(trim(name_tokens || ' ' || body_tokens), ' '))) STORED",
+    # Lexemes without positions carry no weight, so the name gets a column of its own for ranking.
+    "ALTER TABLE result_text ADD COLUMN IF NOT EXISTS name_tsv tsvector GENERATED ALWAYS AS ("
+    " array_to_tsvector(string_to_array(name_tokens, ' '))) STORED",
     "CREATE INDEX IF NOT EXISTS ix_result_text_tsv ON result_text USING gin (tsv)",
 ]
 
@@ -46,6 +49,7 @@ SQLITE_DOWN = [
 
 POSTGRES_DOWN = [
     "DROP INDEX IF EXISTS ix_result_text_tsv",
+    "ALTER TABLE result_text DROP COLUMN IF EXISTS name_tsv",
     "ALTER TABLE result_text DROP COLUMN IF EXISTS tsv",
     *(f"DROP INDEX IF EXISTS {name}" for name in GIST_INDEXES),
 ]
@@ -62,7 +66,7 @@ def downgrade(conn: Connection) -> None:
 
 
 # What Alembic's autogenerate must not see as drift (it lives outside the models, by design).
-UNMODELLED = {"tsv", "ix_result_text_tsv", "result_fts", *GIST_INDEXES}
+UNMODELLED = {"tsv", "name_tsv", "ix_result_text_tsv", "result_fts", *GIST_INDEXES}
 
 
 def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]

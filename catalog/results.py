@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalog.db import Base, new_id, timestamp, utcnow, uuid_pk
@@ -74,7 +74,12 @@ class Result(Base):
     regions: Mapped[list[ResultRegion]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     def codes_of(self, dimension: str) -> list[str]:
-        return [c.code for c in self.codes if c.dimension == dimension]
+        """The codes given for ``dimension``, in order (implied parents left out)."""
+        return [c.code for c in self.codes if c.dimension == dimension and not c.implied]
+
+    @property
+    def region_codes(self) -> list[str]:
+        return [r.division_code for r in self.regions]
 
 
 class ResultCode(Base):
@@ -86,6 +91,8 @@ class ResultCode(Base):
     dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)  # 0 = primary where the dimension has one
+    # A parent code stored so that filtering and counting by TF02 also finds TF0201; not shown as given.
+    implied: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ResultRegion(Base):

@@ -83,7 +83,9 @@ def field_errors_from_marshmallow(messages: Any, prefix: str = "") -> list[Field
             else:
                 text = str(msg)
                 zh = MARSHMALLOW_ZH.get(text) or _zh_prefix(text)
-                out.append(FieldError(field=prefix or "_schema", code="invalid", zh=zh, en=text))
+                code = "unknown_field" if text == "Unknown field." else (
+                    "required" if text == "Missing data for required field." else "invalid")
+                out.append(FieldError(field=prefix or "_schema", code=code, zh=zh, en=text))
     return out
 
 

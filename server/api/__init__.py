@@ -9,8 +9,9 @@ from flask import Flask
 from flask_smorest import Api
 
 from server.api.codelists.routes import blp as codelists_blp
+from server.api.results.routes import blp as results_blp
 
-BLUEPRINTS = [codelists_blp]
+BLUEPRINTS = [codelists_blp, results_blp]
 
 
 def init_app(app: Flask) -> None:

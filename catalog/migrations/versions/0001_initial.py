@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 00:45:48.039001
+Create Date: 2026-11-28 00:49:43.682761
 """
 from __future__ import annotations
 
@@ -163,6 +163,7 @@ def upgrade() -> None:
     sa.Column('dimension', sa.String(length=16), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('implied', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['result_id'], ['result.id'], name=op.f('fk_result_code_result_id_result'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('result_id', 'dimension', 'code', name=op.f('pk_result_code'))
     )
