@@ -11,7 +11,7 @@ track while keeping the area within a relative tolerance (0.5 % by default).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -272,44 +272,57 @@ def repair_boundary(
     return RepairResult(geom, changes, validate_boundary(geom, **validate_options))
 
 
-def _local_projection(geom: BaseGeometry) -> tuple[Transformer, Transformer]:
+def local_projection(
+    geom: BaseGeometry,
+) -> tuple[Callable[[BaseGeometry], BaseGeometry], Callable[[BaseGeometry], BaseGeometry]]:
+    """Functions taking lon/lat geometries to metres and back (azimuthal equidistant at the centroid)."""
     c = geom.centroid
     proj = f"+proj=aeqd +lat_0={c.y:.7f} +lon_0={c.x:.7f} +datum=WGS84 +units=m"
-    return (Transformer.from_crs("EPSG:4326", proj, always_xy=True),
-            Transformer.from_crs(proj, "EPSG:4326", always_xy=True))
+    fwd = Transformer.from_crs("EPSG:4326", proj, always_xy=True)
+    inv = Transformer.from_crs(proj, "EPSG:4326", always_xy=True)
 
+    def to_metres(g: BaseGeometry) -> BaseGeometry:
+        return shapely.transform(g, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
 
-def to_local_metres(geom: BaseGeometry) -> tuple[BaseGeometry, Transformer]:
-    """Project lon/lat to metres (azimuthal equidistant at the centroid); also return the inverse."""
-    fwd, inv = _local_projection(geom)
-    return shapely.transform(geom, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1]))), inv
+    def to_degrees(g: BaseGeometry) -> BaseGeometry:
+        return shapely.transform(g, lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1])))
+
+    return to_metres, to_degrees
 
 
 def simplify_track(
     boundary: Polygon | Coords, *, max_area_change: float = 0.005, max_vertices: int | None = None
 ) -> Polygon:
-    """Thin a walked boundary (lon/lat, thousands of GPS fixes) keeping the geodesic area within
-    ``max_area_change`` (relative, default 0.5 %).
+    """Thin a walked boundary (lon/lat degrees, thousands of GPS fixes) into a valid polygon whose geodesic
+    area stays within ``max_area_change`` (relative, default 0.5 %) of the walked ring's area.
 
-    Douglas–Peucker in local metres with the largest tolerance (doubling from 0.1 m) that keeps the area
-    within bounds and the ring valid; ``max_vertices`` stops early once the ring is small enough.
+    The ring is simplified as a line (Douglas–Peucker in local metres, so GPS jitter loops go away) with the
+    largest tolerance, doubling from 0.1 m, whose polygon is valid and keeps the area; ``max_vertices`` stops
+    early once the ring is small enough.  Raises ``ValueError`` when no tolerance gives a valid polygon.
     """
-    poly = boundary if isinstance(boundary, Polygon) else Polygon(_distinct_open(_ring_coords(boundary)[0]))
-    if not poly.is_valid:
-        raise ValueError("simplify_track needs a valid polygon; repair it first")
-    metric, inverse = to_local_metres(poly)
-    reference = geodesic_area(poly)
-    best = poly
+    ring = _distinct_open(_ring_coords(boundary)[0] if not isinstance(boundary, Polygon)
+                          else np.asarray(boundary.exterior.coords)[:, :2])
+    if len(ring) < 3:
+        raise ValueError("a track needs at least 3 distinct points")
+    walked = Polygon(ring)
+    reference = _signed_shoelace_area_m2(walked)
+    to_metres, to_degrees = local_projection(walked)
+    line_m = shapely.LineString(np.vstack([ring, ring[:1]]))
+    line_m = to_metres(line_m)
+    best: Polygon | None = walked if walked.is_valid else None
     tol = 0.1
     while tol < 10_000:
-        candidate_m = shapely.simplify(metric, tol, preserve_topology=True)
-        candidate = shapely.transform(
-            candidate_m, lambda xy: np.column_stack(inverse.transform(xy[:, 0], xy[:, 1]))
-        )
-        if not candidate.is_valid or abs(geodesic_area(candidate) - reference) > max_area_change * reference:
+        coords = np.asarray(shapely.simplify(line_m, tol, preserve_topology=False).coords)
+        if len(coords) < 4:
             break
-        best = candidate
-        if max_vertices is not None and len(best.exterior.coords) - 1 <= max_vertices:
-            break
+        candidate = to_degrees(Polygon(coords))
+        if candidate.is_valid:
+            if abs(geodesic_area(candidate) - reference) > max_area_change * reference:
+                break
+            best = candidate
+            if max_vertices is not None and len(coords) - 1 <= max_vertices:
+                break
         tol *= 2
+    if best is None:
+        raise ValueError("the track crosses itself beyond what simplification can remove; repair it first")
     return shapely.orient_polygons(best)
