@@ -5,9 +5,14 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from catalog.codelists import load_code_lists
+from catalog.divisions import load_boundaries, load_divisions
+from catalog.sites import load_sites
 
 
 def load_reference(session: Session) -> dict[str, int]:
     """Load (or refresh) all shipped reference data; idempotent. Returns counts per kind."""
     counts = {"codes": load_code_lists(session)}
+    counts |= load_divisions(session)
+    counts["boundaries"] = load_boundaries(session)
+    counts |= load_sites(session)
     return counts
