@@ -55,7 +55,7 @@ def find_overlaps(plots: Sequence[PlotRef], *, min_area_m2: float = 1.0) -> list
     pieces = shapely.intersection(geoms[left], geoms[right])
     areas = geodesic_areas(pieces)
     found = [
-        Overlap(*sorted((plots[i].id, plots[j].id)), plots[i].season, float(a))
+        Overlap(min(plots[i].id, plots[j].id), max(plots[i].id, plots[j].id), plots[i].season, float(a))
         for i, j, a in zip(left, right, areas, strict=True)
         if a >= min_area_m2
     ]

@@ -141,8 +141,8 @@ def build(source: Path, out_dir: Path, tolerance: float) -> dict[str, Any]:
     _write_gz(counties_path, counties_bytes)
 
     by_province: dict[str, list[int]] = defaultdict(list)
-    for i, p in enumerate(props):
-        by_province[p["province_adcode"]].append(i)
+    for n, p in enumerate(props):
+        by_province[p["province_adcode"]].append(n)
     with (source / "cn_admin_divisions.csv").open(encoding="utf-8") as fh:
         province_names = {r["adcode"]: r["name"] for r in csv.DictReader(fh) if r["level"] == "province"}
     province_features = []
@@ -163,10 +163,10 @@ def build(source: Path, out_dir: Path, tolerance: float) -> dict[str, Any]:
         writer.writeheader()
         writer.writerows(sorted(code_rows, key=lambda r: r["source_adcode"]))
     with (out_dir / "county_labels.csv").open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["adcode", "name", "label_lng", "label_lat", "has_polygon"])
+        label_writer = csv.writer(fh)
+        label_writer.writerow(["adcode", "name", "label_lng", "label_lat", "has_polygon"])
         for code, r in sorted(divisions.items()):
-            writer.writerow([code, r["name"], r["label_lng"], r["label_lat"], r["has_polygon"]])
+            label_writer.writerow([code, r["name"], r["label_lng"], r["label_lat"], r["has_polygon"]])
 
     # figures
     before = geodesic_areas(geoms)
