@@ -1,8 +1,197 @@
-"""zh-CN by default, English on request (``?lang=en`` remembered in a cookie)."""
+"""zh-CN by default, English on request (``?lang=en``, remembered in a cookie); the pages' message catalogue.
+
+Every string a page shows comes from ``MESSAGES`` through :func:`t`; an unknown key raises, so a page that
+uses a key nobody translated fails its test instead of showing the key.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, request
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from flask import Flask, Response, request
+
+LANGS = ("zh", "en")
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+BEIJING = ZoneInfo("Asia/Shanghai")
+COOKIE_AGE = 365 * 24 * 3600
+
+# key → (zh, en). Placeholders use str.format names.
+MESSAGES: dict[str, tuple[str, str]] = {
+    # layout
+    "site.name": ("科技计划成果进园入县", "S&T Results to Parks and Counties"),
+    "site.tagline": ("国家科技计划农业成果目录", "Catalogue of national agricultural research results"),
+    "nav.results": ("成果目录", "Results"),
+    "nav.codelists": ("代码表", "Code lists"),
+    "nav.apidocs": ("接口文档", "API docs"),
+    "nav.main": ("主导航", "Main navigation"),
+    "lang.switch": ("语言", "Language"),
+    "lang.zh": ("中文", "中文"),
+    "lang.en": ("English", "English"),
+    "footer.text": ("“科技计划成果进园入县”行动平台", "Platform of the S&T results to parks and counties action"),
+    "footer.times": ("时间均为北京时间", "All times are Beijing time"),
+    "skip": ("跳到正文", "Skip to content"),
+    # browser
+    "browse.title": ("成果目录", "Result catalogue"),
+    "search.label": ("全文检索", "Full-text search"),
+    "search.placeholder": ("输入成果名称、简介或关键词，如：玉米", "Name, summary or keyword, e.g. 玉米 (maize)"),
+    "search.submit": ("检索", "Search"),
+    "facets.title": ("筛选", "Filter"),
+    "facets.none": ("无可选项", "Nothing to choose"),
+    "chips.title": ("已选条件", "Active filters"),
+    "chips.remove": ("移除条件：{label}", "Remove filter: {label}"),
+    "chips.clear": ("清除全部", "Clear all"),
+    "chips.query": ("检索词", "Query"),
+    "count.total": ("共 {n} 项成果", "{n} results"),
+    "count.range": ("第 {a}–{b} 项", "showing {a}–{b}"),
+    "sort.label": ("排序", "Sort"),
+    "sort.relevance": ("相关度", "Relevance"),
+    "sort.date": ("最近更新", "Recently updated"),
+    "sort.name": ("名称", "Name"),
+    "export.label": ("导出当前结果", "Export these results"),
+    "export.xlsx": ("导出 Excel", "Export Excel"),
+    "export.csv": ("导出 CSV", "Export CSV"),
+    "empty.title": ("没有符合条件的成果", "No result matches"),
+    "empty.hint": ("请尝试更换检索词或移除部分筛选条件。", "Try other words or remove some filters."),
+    "page.nav": ("分页", "Pages"),
+    "page.prev": ("上一页", "Previous"),
+    "page.next": ("下一页", "Next"),
+    "page.of": ("第 {page} / {pages} 页", "Page {page} of {pages}"),
+    "item.primary_field": ("主技术领域", "Primary field"),
+    "item.institutions": ("完成单位", "Institutions"),
+    "item.trl": ("成熟度", "TRL"),
+    "item.updated": ("更新于 {when}", "Updated {when}"),
+    "item.no_summary": ("（暂无简介）", "(no summary)"),
+    # facets
+    "facet.tech_field": ("技术领域", "Technology field"),
+    "facet.industry_type": ("服务产业类型", "Industry type"),
+    "facet.scenario": ("应用场景", "Application scenario"),
+    "facet.crop": ("作物", "Crop"),
+    "facet.land_scenario": ("耕地场景", "Land scenario"),
+    "facet.transfer_mode": ("转化方式", "Transfer mode"),
+    "facet.province": ("适宜省份", "Suitable province"),
+    "facet.trl": ("技术成熟度", "Technology readiness"),
+    "facet.form": ("成果形式", "Form"),
+    "facet.source": ("成果来源", "Source"),
+    "facet.state": ("状态", "State"),
+    "source.national": ("国家科技计划", "National programme"),
+    "source.local": ("地方", "Local"),
+    "state.draft": ("草稿", "Draft"),
+    "state.submitted": ("已提交", "Submitted"),
+    "state.reviewed": ("已审核", "Reviewed"),
+    "state.published": ("已发布", "Published"),
+    "state.withdrawn": ("已撤回", "Withdrawn"),
+    # result page
+    "result.back": ("返回成果目录", "Back to the catalogue"),
+    "result.json": ("JSON 数据", "JSON data"),
+    "result.summary": ("成果简介", "Summary"),
+    "result.keywords": ("关键词", "Keywords"),
+    "result.origin": ("成果来源", "Origin"),
+    "result.special_project": ("重点专项", "Key special project"),
+    "result.project_no": ("项目编号", "Project number"),
+    "result.subject_no": ("课题编号", "Subject number"),
+    "result.institutions": ("完成单位", "Completing institutions"),
+    "result.people": ("完成人", "People"),
+    "result.classification": ("成果分类", "Classification"),
+    "result.tech_fields": ("技术领域", "Technology fields"),
+    "result.primary": ("主", "primary"),
+    "result.industry_types": ("服务产业类型", "Industry types"),
+    "result.scenarios": ("产业应用场景", "Application scenarios"),
+    "result.crops": ("作物", "Crops"),
+    "result.trl": ("技术成熟度", "Technology readiness level"),
+    "result.trl_of": ("{level} 级（共 9 级，{scale}）", "level {level} of 9 ({scale})"),
+    "result.stage": ("成果所处阶段", "Stage"),
+    "result.form": ("成果形式", "Form"),
+    "result.ip": ("知识产权", "Intellectual property"),
+    "result.registration_no": ("成果登记号", "Registration number"),
+    "ip.patents": ("专利", "Patents"),
+    "ip.variety_rights": ("植物新品种权", "Plant variety rights"),
+    "ip.approvals": ("品种审定/登记号", "Variety approvals and registrations"),
+    "ip.software": ("软件著作权", "Software copyrights"),
+    "ip.standards": ("标准", "Standards"),
+    "result.fit": ("适用性", "Fit"),
+    "result.regions": ("适宜区域", "Suitable regions"),
+    "result.land_scenarios": ("耕地场景", "Land scenarios"),
+    "result.key_figures": ("关键指标", "Key figures"),
+    "figure.name": ("指标", "Figure"),
+    "figure.value": ("数值", "Value"),
+    "figure.evidence": ("依据", "Evidence"),
+    "result.transfer": ("成果转化", "Transfer"),
+    "result.transfer_modes": ("转化方式", "Transfer modes"),
+    "result.transfer_terms": ("转化条件", "Terms"),
+    "result.contact": ("联系人", "Contact"),
+    "result.phone": ("联系电话", "Phone"),
+    "result.email": ("电子邮箱", "E-mail"),
+    "result.admin": ("管理信息", "Administration"),
+    "result.source": ("成果来源", "Source"),
+    "result.source_province": ("所属省份", "Province"),
+    "result.list_batch": ("清单批次", "List batch"),
+    "result.state": ("状态", "State"),
+    "result.review_comment": ("审核意见", "Review comment"),
+    "result.version": ("版本", "Version"),
+    "result.created": ("创建", "Created"),
+    "result.updated": ("最近更新", "Last updated"),
+    "result.by": ("{when}，{who}", "{when} by {who}"),
+    "result.history": ("状态与操作记录", "State and history"),
+    "history.at": ("时间", "Time"),
+    "history.action": ("操作", "Action"),
+    "history.states": ("状态变化", "State change"),
+    "history.actor": ("操作人", "By"),
+    "history.comment": ("意见", "Comment"),
+    "history.none": ("暂无记录", "No events yet"),
+    "action.create": ("创建", "Created"),
+    "action.edit": ("编辑", "Edited"),
+    "action.submit": ("提交", "Submitted"),
+    "action.return": ("退回修改", "Returned"),
+    "action.approve": ("审核通过", "Approved"),
+    "action.publish": ("发布", "Published"),
+    "action.withdraw": ("撤回", "Withdrawn"),
+    "none": ("—", "—"),
+    "unknown_code": ("{code}（未知代码）", "{code} (unknown code)"),
+    # code lists
+    "codelists.title": ("代码表", "Code lists"),
+    "codelists.intro": ("成果分类所用的代码表。停用的代码保留，以便旧记录仍可读。",
+                        "The code lists that classify results. Retired codes are kept so that old records still read."),
+    "codelists.contents": ("目录", "Contents"),
+    "codelists.version": ("第 {v} 版", "version {v}"),
+    "codelists.count": ("{n} 个代码", "{n} codes"),
+    "codelists.code": ("代码", "Code"),
+    "codelists.name_zh": ("中文名称", "Chinese name"),
+    "codelists.name_en": ("英文名称", "English name"),
+    "codelists.since": ("启用版本", "Since"),
+    "codelists.notes": ("说明", "Notes"),
+    "codelists.retired": ("已停用（第 {v} 版）", "retired (version {v})"),
+    "codelists.json": ("JSON 接口", "JSON API"),
+    "extra.gb4754": ("国民经济行业分类 {v}", "GB/T 4754-2017 class {v}"),
+    "extra.industry_type": ("对应产业类型 {v}", "industry type {v}"),
+    "extra.standard_moisture": ("标准含水率 {v}%", "standard moisture {v}%"),
+    "extra.scale": ("依据 {v}", "scale {v}"),
+    "extra.unverified": ("取值待核实", "value not verified"),
+    # API docs
+    "apidocs.title": ("接口文档", "API documentation"),
+    "apidocs.intro": ("平台 JSON 接口说明，由 OpenAPI 文档生成。",
+                      "The platform's JSON API, from its OpenAPI document."),
+    "apidocs.raw": ("OpenAPI 文档（JSON）", "OpenAPI document (JSON)"),
+    "apidocs.noscript": ("此页面需要 JavaScript 来展示接口列表；也可直接阅读 OpenAPI 文档。",
+                         "This page needs JavaScript to list the endpoints; the OpenAPI document reads as is."),
+    "apidocs.loading": ("正在加载接口说明……", "Loading the API description…"),
+    "apidocs.failed": ("接口说明加载失败", "Could not load the API description"),
+    "apidocs.parameters": ("参数", "Parameters"),
+    "apidocs.request": ("请求体", "Request body"),
+    "apidocs.responses": ("响应", "Responses"),
+    "apidocs.schemas": ("数据结构", "Schemas"),
+    "apidocs.required": ("必填", "required"),
+    "apidocs.none": ("无", "none"),
+    "apidocs.in": ("位置", "In"),
+    "apidocs.name": ("名称", "Name"),
+    "apidocs.type": ("类型", "Type"),
+    "apidocs.description": ("说明", "Description"),
+    # errors
+    "error.title": ("出错了（{status}）", "Error ({status})"),
+    "error.home": ("返回首页", "Go to the home page"),
+}
 
 
 def current_lang() -> str:
@@ -10,5 +199,45 @@ def current_lang() -> str:
     return "en" if lang == "en" else "zh"
 
 
+def t(key: str, **kwargs: Any) -> str:
+    """The message ``key`` in the request's language, formatted with ``kwargs``."""
+    zh, en = MESSAGES[key]
+    text = en if current_lang() == "en" else zh
+    return text.format(**kwargs) if kwargs else text
+
+
+def name_of(obj: Any) -> str:
+    """``name_en`` or ``name_zh`` of a code-like object, by language (English falls back to Chinese)."""
+    if current_lang() == "en" and getattr(obj, "name_en", None):
+        return str(obj.name_en)
+    return str(obj.name_zh)
+
+
+def beijing(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored time shown in Beijing time; naive values are UTC (SQLite drops the offset)."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(BEIJING).strftime(fmt)
+
+
+def lang_url(lang: str) -> str:
+    """This page in ``lang``: the same path and parameters, with ``lang`` set."""
+    args = {k: v for k, v in request.args.lists() if k != "lang"}
+    args["lang"] = [lang]
+    return f"{request.script_root}{request.path}?{urlencode(args, doseq=True)}"
+
+
+def _remember_lang(response: Response) -> Response:
+    lang = request.args.get("lang")
+    if lang in LANGS and request.cookies.get("lang") != lang:
+        response.set_cookie("lang", lang, max_age=COOKIE_AGE, samesite="Lax", httponly=True)
+    return response
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals["current_lang"] = current_lang
+    app.jinja_env.globals.update(current_lang=current_lang, t=t, name_of=name_of, lang_url=lang_url,
+                                 html_lang=lambda: HTML_LANG[current_lang()])
+    app.jinja_env.filters["beijing"] = beijing
+    app.after_request(_remember_lang)

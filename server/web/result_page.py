@@ -1,0 +1,30 @@
+"""One result, every field in readable words, with its state history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template
+from sqlalchemy import select
+
+from catalog.result_fields import IP_KINDS
+from catalog.result_store import get_result
+from catalog.results import ResultEvent
+from server.db import db_session
+from server.web.labels import Labels
+
+TRL_LEVELS = range(1, 10)
+
+
+def result_page(result_id: str) -> str:
+    """成果详情 / One result. An unknown id raises NotFound, which the error handler shows as the 404 page."""
+    session = db_session()
+    result = get_result(session, result_id)
+    labels = Labels.load(session, [*result.region_codes, *filter(None, [result.source_province])])
+    events = list(session.scalars(
+        select(ResultEvent).where(ResultEvent.result_id == result.id).order_by(ResultEvent.at, ResultEvent.id)))
+    ip: list[tuple[str, list[str]]] = [(kind, result.ip[kind]) for kind in IP_KINDS if (result.ip or {}).get(kind)]
+    fields: dict[str, Any] = {dim: result.codes_of(dim) for dim in (
+        "tech_field", "industry_type", "scenario", "crop", "land_scenario", "transfer_mode")}
+    return render_template("result.html", r=result, labels=labels, events=events, ip=ip, codes=fields,
+                           trl_levels=TRL_LEVELS)
