@@ -50,3 +50,6 @@ def serve(host: str, port: int) -> None:
     """启动网页与接口服务 / Serve the pages and the API."""
     click.echo(f"yuanxian 已启动 / serving on http://{host}:{port}/")
     current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+
+
+from server import cli_sites  # noqa: E402,F401

@@ -9,9 +9,11 @@ from flask import Flask
 from flask_smorest import Api
 
 from server.api.codelists.routes import blp as codelists_blp
+from server.api.divisions.routes import blp as divisions_blp
 from server.api.results.routes import blp as results_blp
+from server.api.sites.routes import blp as sites_blp
 
-BLUEPRINTS = [codelists_blp, results_blp]
+BLUEPRINTS = [codelists_blp, results_blp, divisions_blp, sites_blp]
 
 
 def init_app(app: Flask) -> None:
