@@ -42,6 +42,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "facets.none": ("无可选项", "Nothing to choose"),
     "chips.title": ("已选条件", "Active filters"),
     "chips.remove": ("移除条件：{label}", "Remove filter: {label}"),
+    "chips.pair": ("{name}：{value}", "{name}: {value}"),
     "chips.clear": ("清除全部", "Clear all"),
     "chips.query": ("检索词", "Query"),
     "count.total": ("共 {n} 项成果", "{n} results"),

@@ -226,10 +226,10 @@ def build_facets(state: BrowseState, counts: dict[str, dict[str, int]], labels: 
 def build_chips(state: BrowseState, labels: Labels) -> list[Chip]:
     chips: list[Chip] = []
     if state.q:
-        chips.append(Chip(f"{t('chips.query')}：{state.q}", state.url(q="", page=1)))
+        chips.append(Chip(t("chips.pair", name=t("chips.query"), value=state.q), state.url(q="", page=1)))
     for facet in FACET_ORDER:
         for value in state.filters.get(facet, ()):
-            label = f"{t('facet.' + facet)}：{facet_value_label(labels, facet, value)}"
+            label = t("chips.pair", name=t(f"facet.{facet}"), value=facet_value_label(labels, facet, value))
             chips.append(Chip(label, state.toggled(facet, value)))
     return chips
 

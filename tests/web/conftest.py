@@ -8,7 +8,7 @@ shows up as one) or an uncaught script error.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -126,9 +126,9 @@ def traffic() -> Traffic:
 
 
 @pytest.fixture
-def page(browser: Any, live_server: str, traffic: Traffic) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server, accept_downloads=True, locale="zh-CN",
-                                  viewport={"width": 1280, "height": 900})
+def open_page(browser: Any, live_server: str, traffic: Traffic) -> Iterator[Callable[..., Any]]:
+    """Makes pages in new browser contexts (options as ``browser.new_context``), all guarded the same way."""
+    contexts: list[Any] = []
 
     def guard(route: Any) -> None:
         if urlsplit(route.request.url).hostname == "127.0.0.1":
@@ -137,11 +137,25 @@ def page(browser: Any, live_server: str, traffic: Traffic) -> Iterator[Any]:
             traffic.foreign.append(route.request.url)
             route.abort()
 
-    context.route("**/*", guard)
-    p = context.new_page()
-    p.on("console", lambda m: traffic.errors.append(f"console: {m.text}") if m.type == "error" else None)
-    p.on("pageerror", lambda e: traffic.errors.append(f"pageerror: {e}"))
-    yield p
-    context.close()
+    def make(**options: Any) -> Any:
+        options = {"base_url": live_server, "accept_downloads": True, "locale": "zh-CN",
+                   "viewport": {"width": 1280, "height": 900}, **options}
+        context = browser.new_context(**options)
+        contexts.append(context)
+        context.route("**/*", guard)
+        p = context.new_page()
+        p.set_default_timeout(10_000)
+        p.on("console", lambda m: traffic.errors.append(f"console: {m.text}") if m.type == "error" else None)
+        p.on("pageerror", lambda e: traffic.errors.append(f"pageerror: {e}"))
+        return p
+
+    yield make
+    for context in contexts:
+        context.close()
     assert traffic.foreign == [], f"requests to hosts other than 127.0.0.1: {traffic.foreign}"
     assert traffic.errors == [], f"errors in the page: {traffic.errors}"
+
+
+@pytest.fixture
+def page(open_page: Callable[..., Any]) -> Any:
+    return open_page()
