@@ -53,3 +53,4 @@ def serve(host: str, port: int) -> None:
 
 
 from server import cli_sites  # noqa: E402,F401
+from server import cli_seed  # noqa: E402,F401

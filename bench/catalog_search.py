@@ -1,0 +1,201 @@
+"""Search latency of the result catalog at 50,000 results, on SQLite and on PostGIS.
+
+Builds the demo results (``catalog.demo``: generated through the same code as ``yuanxian seed demo``, inserted
+with ``bulk_insert_results``, which writes the rows ``create_result`` writes) into a fresh SQLite file and a
+scratch PostGIS database, then times ``catalog.search.search`` (relevance sort, page 1 of 20) and
+``catalog.search.facet_counts`` for the same random queries: crop names of two characters (玉米, 大豆), longer
+phrases, single characters and empty text, each with 0–3 random facet filters.
+
+    .venv/bin/python bench/catalog_search.py                  # 50,000 results, both engines
+    .venv/bin/python bench/catalog_search.py --quick --engines sqlite
+
+The last line is one JSON object: ``search_p95_ms`` and ``facets_p95_ms`` keyed by engine, with p50s, sizes
+and build times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import make_url, select, text
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from catalog.db import make_engine  # noqa: E402
+from catalog.demo import BulkReference, DemoClock, DemoGenerator, Places, bulk_insert_results  # noqa: E402
+from catalog.migrate import upgrade  # noqa: E402
+from catalog.reference import load_reference  # noqa: E402
+from catalog.results import ResultCode, ResultRegion  # noqa: E402
+from catalog.search import FACETS, SearchQuery, facet_counts, search  # noqa: E402
+
+LOCAL_POSTGIS = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+TEXTS = ["玉米", "大豆", "水稻", "小麦", "油菜", "蔬菜", "柑橘", "生猪", "茶叶", "棉花",  # two-character crop names
+         "耐密高产", "化肥减量增效", "绿色高产高效栽培", "循环水养殖", "快速检测试剂盒", "热泵干燥机",
+         "黄淮海", "稻", "麦", "茶", "猪", "虾", "", "", "zl2019"]
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k]
+
+
+@contextmanager
+def sqlite_database() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="yx-bench-") as tmp:
+        yield f"sqlite:///{tmp}/bench.db"
+
+
+@contextmanager
+def postgis_database(admin_url: str) -> Iterator[str]:
+    admin = make_url(admin_url)
+    name = f"yx_bench_{uuid.uuid4().hex[:10]}"
+    engine = make_engine(admin.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    try:
+        scratch = make_engine(url, isolation_level="AUTOCOMMIT")
+        with scratch.connect() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+        scratch.dispose()
+        yield url
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        engine.dispose()
+
+
+def build(url: str, count: int, seed: int) -> dict[str, float]:
+    """Migrate, load reference data, insert ``count`` demo results, analyse. Returns timings in seconds."""
+    t0 = time.perf_counter()
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as s, s.begin():
+        load_reference(s)
+    t1 = time.perf_counter()
+    with Session(engine) as s, s.begin():
+        items = list(DemoGenerator(seed, Places.load(s)).results(count))
+        t2 = time.perf_counter()
+        bulk_insert_results(s, items, BulkReference.load(s), DemoClock(seed))
+    t3 = time.perf_counter()
+    with engine.connect() as conn:  # fresh statistics, as autovacuum/ANALYZE would give a live database
+        conn.execute(text("ANALYZE"))
+        conn.commit()
+    engine.dispose()
+    return {"migrate_reference_s": t1 - t0, "generate_s": t2 - t1, "insert_s": t3 - t2,
+            "analyze_s": time.perf_counter() - t3}
+
+
+def make_queries(url: str, n: int, seed: int) -> list[SearchQuery]:
+    """``n`` queries: a text from TEXTS and 0–3 facet filters drawn from values present in the data."""
+    rng = random.Random(f"{seed}:queries")
+    engine = make_engine(url)
+    values: dict[str, list[str]] = {}
+    with Session(engine) as s:
+        for dim, code in s.execute(select(ResultCode.dimension, ResultCode.code).distinct()
+                                   .order_by(ResultCode.dimension, ResultCode.code)):
+            values.setdefault(dim, []).append(code)
+        values["province"] = list(s.scalars(select(ResultRegion.province_code).distinct()
+                                            .order_by(ResultRegion.province_code)))
+    engine.dispose()
+    values |= {"trl": [str(i) for i in range(3, 10)], "source": ["national", "local"],
+               "form": ["variety", "procedure", "equipment", "product", "software", "standard"],
+               "state": ["published", "reviewed", "submitted", "draft", "withdrawn"]}
+    facets = [f for f in FACETS if values.get(f)]
+    out = []
+    for _ in range(n):
+        filters = {f: rng.sample(values[f], k=min(len(values[f]), rng.choice([1, 1, 2])))
+                   for f in rng.sample(facets, k=rng.randint(0, 3))}
+        out.append(SearchQuery(q=rng.choice(TEXTS), filters=filters, sort="relevance", page=1, per_page=20))
+    return out
+
+
+def measure(url: str, queries: list[SearchQuery], warmup: int) -> dict[str, Any]:
+    engine = make_engine(url)
+    search_ms: list[float] = []
+    facets_ms: list[float] = []
+    totals: list[int] = []
+    for i, query in enumerate(queries):
+        with Session(engine) as s:  # a session per request, as the app has
+            t0 = time.perf_counter()
+            page = search(s, query)
+            t1 = time.perf_counter()
+        with Session(engine) as s:
+            t2 = time.perf_counter()
+            facet_counts(s, query)
+            t3 = time.perf_counter()
+        if i >= warmup:
+            search_ms.append((t1 - t0) * 1000)
+            facets_ms.append((t3 - t2) * 1000)
+            totals.append(page.total)
+    engine.dispose()
+    slowest = sorted(zip(facets_ms, search_ms, queries[warmup:], strict=True), key=lambda x: -x[0] - x[1])[:3]
+    return {
+        "search_p50_ms": statistics.median(search_ms), "search_p95_ms": percentile(search_ms, 95),
+        "facets_p50_ms": statistics.median(facets_ms), "facets_p95_ms": percentile(facets_ms, 95),
+        "median_hits": statistics.median(totals),
+        "slowest": [{"q": q.q, "filters": q.filters, "search_ms": round(sm, 1), "facets_ms": round(fm, 1)}
+                    for fm, sm, q in slowest],
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--results", type=int, default=50_000)
+    ap.add_argument("--quick", action="store_true", help="2,000 results and 60 queries: a smoke run in seconds")
+    ap.add_argument("--engines", default="sqlite,postgis")
+    ap.add_argument("--postgis-url", default=os.environ.get("TEST_DATABASE_URL") or LOCAL_POSTGIS)
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=42)
+    args = ap.parse_args(argv)
+    count, n_queries = (2000, 60) if args.quick else (args.results, args.queries)
+    warmup = max(5, n_queries // 10)
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+
+    report: dict[str, dict[str, Any]] = {}
+    for name in engines:
+        db = sqlite_database() if name == "sqlite" else postgis_database(args.postgis_url)
+        with db as url:
+            print(f"[{name}] building {count} results …", file=sys.stderr, flush=True)
+            built = build(url, count, args.seed)
+            queries = make_queries(url, n_queries + warmup, args.seed)
+            print(f"[{name}] timing {n_queries} queries …", file=sys.stderr, flush=True)
+            report[name] = {"built": built, **measure(url, queries, warmup)}
+
+    print(f"\n{count} results, {n_queries} queries (+{warmup} warm-up), relevance sort, page 1 of 20")
+    print(f"{'engine':<8} {'search p50':>11} {'search p95':>11} {'facets p50':>11} {'facets p95':>11} "
+          f"{'hits p50':>9} {'insert s':>9}")
+    for name, r in report.items():
+        print(f"{name:<8} {r['search_p50_ms']:>9.1f}ms {r['search_p95_ms']:>9.1f}ms {r['facets_p50_ms']:>9.1f}ms "
+              f"{r['facets_p95_ms']:>9.1f}ms {r['median_hits']:>9.0f} {r['built']['insert_s']:>9.1f}")
+    for name, r in report.items():
+        for slow in r["slowest"]:
+            print(f"  slowest on {name}: {slow}")
+    summary = {
+        "results": count, "queries": n_queries,
+        "search_p95_ms": {k: round(v["search_p95_ms"], 2) for k, v in report.items()},
+        "facets_p95_ms": {k: round(v["facets_p95_ms"], 2) for k, v in report.items()},
+        "search_p50_ms": {k: round(v["search_p50_ms"], 2) for k, v in report.items()},
+        "facets_p50_ms": {k: round(v["facets_p50_ms"], 2) for k, v in report.items()},
+        "build_s": {k: {m: round(s, 1) for m, s in v["built"].items()} for k, v in report.items()},
+    }
+    print(json.dumps(summary, ensure_ascii=False))
+    return summary
+
+
+if __name__ == "__main__":
+    main()
