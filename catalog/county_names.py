@@ -58,7 +58,7 @@ def short_forms(name: str) -> set[str]:
     m = _AUTONOMOUS.search(name)
     if m and m.start() >= 2:
         base = name[: m.start()]
-        out |= {base, base + name[-1]}  # 阜新, 阜新县
+        return {base, base + name[-1]}  # 阜新, 阜新县
     for suffix in _SUFFIXES:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
             out.add(name[: -len(suffix)])
@@ -121,6 +121,8 @@ class CountyNames:
                    DivisionChange.old_code.is_not(None), DivisionChange.old_name.is_not(None))
         )
         for old_code, old_name, new_code in events:
+            if old_code is None or old_name is None:  # filtered above; narrows the types
+                continue
             targets = [old_code] if old_code == new_code else graph.successors(old_code)
             for code in targets:
                 d = self.divisions.get(code)

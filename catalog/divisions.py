@@ -14,8 +14,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
-import gzip
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -30,13 +28,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from catalog.db import Base
 from catalog.errors import NotFound
 from catalog.geometry import GeometryType
+from gis.regions import DATA_DIR as GIS_DATA_DIR
+from gis.regions import read_geojson_gz
 
 LEVELS = ("province", "prefecture", "county")
 EVENT_LEVELS = {1: "province", 2: "prefecture", 3: "county"}
 ROOT = "000000"  # the ministry (部): the implicit root above the provinces
 
 DATA = Path(__file__).parent / "data"
-GIS_DATA = Path(__file__).resolve().parent.parent / "gis" / "data"
 
 
 class Division(Base):
@@ -187,10 +186,7 @@ def _retired_rows(changes: list[dict[str, str]], current: set[str],
 @functools.lru_cache(maxsize=4)
 def _read_features(path: Path) -> tuple[tuple[dict[str, Any], shapely.Geometry], ...]:
     """(properties, geometry) of a gzip'd FeatureCollection; cached, as parsing dominates the load time."""
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
-        raw = gzip.decompress(raw)
-    return tuple((f["properties"], shape(f["geometry"])) for f in json.loads(raw)["features"])
+    return tuple((f["properties"], shape(f["geometry"])) for f in read_geojson_gz(path))
 
 
 def _multi(geoms: list[shapely.Geometry]) -> shapely.MultiPolygon:
@@ -199,7 +195,7 @@ def _multi(geoms: list[shapely.Geometry]) -> shapely.MultiPolygon:
     return shapely.MultiPolygon([p for p in shapely.get_parts(geom) if isinstance(p, shapely.Polygon)])
 
 
-def load_boundaries(session: Session, folder: Path = GIS_DATA) -> int:
+def load_boundaries(session: Session, folder: Path = GIS_DATA_DIR) -> int:
     """Load the simplified boundaries that ``gis`` ships (``counties.geojson.gz``, ``provinces.geojson.gz``).
 
     A county feature carries its source code and the current code it maps to (``gis.simplify``). Each current

@@ -37,6 +37,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("province", "name")
 COUNTY_KINDS = ("innovation_county", "key_county")
+HEADER_SEARCH_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,10 @@ def read_table(path: Path) -> tuple[int, list[str], list[list[str]]]:
         except UnicodeDecodeError:
             text = raw.decode("gb18030")
         rows = [[c.strip() for c in r] for r in csv.reader(io.StringIO(text))]
+    # The header is the first row naming the required columns: official files put a title above it.
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if all(key in _columns(row) for key in REQUIRED):
+            return i + 1, row, rows[i + 1:]
     for i, row in enumerate(rows):
         if any(row):
             return i + 1, row, rows[i + 1:]

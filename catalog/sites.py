@@ -182,7 +182,7 @@ def refresh_list(session: Session, list_id: str) -> SiteList:
 
 
 def site_query(kind: str | None = None, province: str | None = None, active: bool | None = None,
-               list_id: str | None = None) -> Select[tuple[Site]]:
+               list_id: str | None = None) -> Select[Any]:
     """Sites filtered by kind, province code, active flag and list, ordered by id."""
     q = select(Site).order_by(Site.id)
     if kind:
