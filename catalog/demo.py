@@ -428,14 +428,15 @@ FIELD_THEMES = {"breeding", "cultivation", "inputs", "environment"}
 class DemoGenerator:
     """Builds :class:`DemoResult` records; all randomness comes from ``random.Random(seed)``."""
 
-    def __init__(self, seed: int, places: Places) -> None:
+    def __init__(self, seed: int, places: Places, start: int = 0) -> None:
+        """``start``: results already stored — a second run then gets other ids and registration numbers."""
         self.seed = seed
         self.rng = random.Random(seed)
-        self.id_rng = random.Random(f"{seed}:ids")
+        self.id_rng = random.Random(f"{seed}:ids" + (f":{start}" if start else ""))
         self.places = places
         self.profiles = [analyse_title(p) for p in projects()]
         self.names: set[str] = set()
-        self.serial = 0
+        self.serial = start
         self.leads_by_special: dict[str, list[str]] = {}
         for p in projects():
             self.leads_by_special.setdefault(p.special_project, []).append(p.lead)
@@ -481,7 +482,9 @@ class DemoGenerator:
             trl_low, trl_high = 3, 6
         trl = rng.randint(trl_low, trl_high)
         stage = "early" if trl <= 4 else "middle" if trl <= 6 else "mature"
-        source = "local" if provinces and rng.random() < 0.15 else "national"
+        regions = self._regions(provinces)
+        # A local result belongs to a province it suits.
+        source = "local" if regions and rng.random() < 0.15 else "national"
         institutions = self._institutions(p, provinces)
         lead_prov, area = institutions_info(p.project.lead)
         modes = rng.sample(TRANSFER[form], k=rng.randint(1, min(2, len(TRANSFER[form]))))
@@ -507,7 +510,7 @@ class DemoGenerator:
             "ip": ip,
             "registration_no": (f"{lead_prov}{year}{FORM_LETTER[form]}{self.serial:06d}"
                                 if rng.random() < 0.92 else None),
-            "suitable_regions": self._regions(provinces),
+            "suitable_regions": regions,
             "key_figures": figures,
             "transfer_terms": rng.choice(TRANSFER_TERMS[form]).format(region=region),
             "contact_name": rng.choice([f"{rng.choice(SURNAMES)}老师", f"{p.project.lead}科技处",
@@ -515,7 +518,7 @@ class DemoGenerator:
             "contact_phone": f"{area}-{rng.randint(5, 8)}{rng.randrange(10**6, 10**7)}",
             "contact_email": f"tt{self.serial:05d}@example.org" if rng.random() < 0.6 else None,
             "source": source,
-            "source_province": (provinces[0] if source == "local" else None),
+            "source_province": f"{regions[0][:2]}0000" if source == "local" else None,
         }
         created = HISTORY_START + dt.timedelta(
             seconds=rng.randrange(int((HISTORY_END - HISTORY_START).total_seconds() * 0.8)))
@@ -888,14 +891,14 @@ class DemoClock:
     replaces them with the planned time of the step being taken and ids derived from the seed.
     """
 
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
+    def __init__(self, seed: int, start: int = 0) -> None:
+        self.key = f"{seed}:{start}" if start else str(seed)
         self.now = HISTORY_START
         self.events = 0
 
     def event_id(self) -> str:
         self.events += 1
-        return str(uuid.uuid5(EVENT_NAMESPACE, f"{self.seed}:event:{self.events}"))
+        return str(uuid.uuid5(EVENT_NAMESPACE, f"{self.key}:event:{self.events}"))
 
     def _before_flush(self, session: Session, _ctx: Any, _instances: Any) -> None:
         for obj in session.new:
@@ -926,8 +929,9 @@ def seed_results(session: Session, count: int, seed: int = 42) -> SeedReport:
     import time
 
     started = time.perf_counter()
-    generator = DemoGenerator(seed, Places.load(session))
-    clock = DemoClock(seed)
+    start = result_count(session)
+    generator = DemoGenerator(seed, Places.load(session), start)
+    clock = DemoClock(seed, start)
     report = SeedReport()
     with clock.installed(session):
         for item in generator.results(count):
@@ -960,7 +964,7 @@ class BulkReference:
     def load(cls, session: Session) -> BulkReference:
         parents = {(lid, code): parent for lid, code, parent in session.execute(
             select(Code.list_id, Code.code, Code.parent_code).where(Code.parent_code.is_not(None)))}
-        provinces = dict(session.execute(select(Division.code, Division.province_code)).tuples().all())
+        provinces = {code: prov for code, prov in session.execute(select(Division.code, Division.province_code))}
         return cls(parents, provinces)
 
 
