@@ -7,8 +7,9 @@ import uuid
 from typing import Annotated, Any
 
 from sqlalchemy import DateTime, MetaData, String, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 # Deterministic constraint names, so Alembic migrations name things the same on every engine.
 NAMING_CONVENTION = {
@@ -33,10 +34,29 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware UTC datetime on every engine (SQLite stores no zone and would hand back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store aware UTC times only")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 # Repeated column shapes.
 uuid_pk = Annotated[str, mapped_column(String(36), primary_key=True, default=new_id)]
 str_code = Annotated[str, mapped_column(String(32))]
-timestamp = Annotated[dt.datetime, mapped_column(DateTime(timezone=True), default=utcnow)]
+timestamp = Annotated[dt.datetime, mapped_column(UTCDateTime(), default=utcnow)]
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -40,7 +40,7 @@ def regenerate_initial() -> Path:
         command.revision(cfg, message="initial", autogenerate=True, rev_id="0001")
     made = next(versions.glob("0001_*.py"))
     src = made.read_text()
-    src = src.replace("import catalog.geometry\n", "import catalog.ddl\nimport catalog.geometry\n")
+    src = src.replace("import catalog.db\n", "import catalog.db\nimport catalog.ddl\n")
     src = src.replace(
         "    # ### end Alembic commands ###\n\n\ndef downgrade",
         "    # ### end Alembic commands ###\n    catalog.ddl.upgrade(op.get_bind())\n\n\ndef downgrade",

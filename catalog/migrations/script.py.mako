@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+import catalog.db
 import catalog.geometry
 ${imports if imports else ""}
 revision = ${repr(up_revision)}

@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 00:49:43.682761
+Create Date: 2026-11-28 01:06:44.895235
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+import catalog.db
 import catalog.ddl
 import catalog.geometry
 
@@ -119,8 +120,8 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('review_comment', sa.Text(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', catalog.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', catalog.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=64), nullable=True),
     sa.Column('updated_by', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['source_province'], ['division.code'], name=op.f('fk_result_source_province_division')),
@@ -178,7 +179,7 @@ def upgrade() -> None:
     sa.Column('to_state', sa.String(length=16), nullable=True),
     sa.Column('actor', sa.String(length=64), nullable=True),
     sa.Column('comment', sa.Text(), nullable=True),
-    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('at', catalog.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['result_id'], ['result.id'], name=op.f('fk_result_event_result_id_result'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_result_event'))
     )

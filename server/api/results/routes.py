@@ -5,9 +5,9 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 from sqlalchemy import select
 
-from catalog.errors import FieldError, ValidationFailed
 from catalog.lifecycle import allowed_actions, transition
 from catalog.result_store import create_result, get_result, update_result
 from catalog.results import Result, ResultEvent
@@ -50,23 +50,15 @@ def result_dict(r: Result) -> dict[str, Any]:
 
 
 def search_query(args: dict[str, Any]) -> SearchQuery:
-    """The domain query from parsed arguments; unknown parameters are refused by name."""
-    unknown = [k for k in args if k not in SearchArgsSchema().fields and k not in FACET_PARAMS]
-    if unknown:
-        raise ValidationFailed([FieldError(k, "unknown_field", "未知的查询参数", "Unknown query parameter")
-                                for k in unknown])
-    filters = {k: args[k] for k in FACET_PARAMS if args.get(k)}
-    bad_trl = [v for v in filters.get("trl", []) if not v.isdigit()]
-    if bad_trl:
-        raise ValidationFailed([FieldError("trl", "invalid", "技术成熟度应为整数", "TRL must be a number",
-                                           value=bad_trl)])
+    """The domain query from parsed arguments."""
+    filters = {k: [str(v) for v in args[k]] for k in FACET_PARAMS if args.get(k)}
     return SearchQuery(q=args["q"], filters=filters, sort=args["sort"], page=args["page"],
                        per_page=args["per_page"])
 
 
 @blp.route("")
 class Results(MethodView):
-    @blp.arguments(SearchArgsSchema, location="query")
+    @blp.arguments(SearchArgsSchema, location="query", unknown=RAISE)
     @blp.response(200, ResultListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """检索成果（全文、分面筛选、排序、分页）/ Search results"""
@@ -90,7 +82,7 @@ class Results(MethodView):
 
 
 @blp.route("/facets")
-@blp.arguments(SearchArgsSchema, location="query")
+@blp.arguments(SearchArgsSchema, location="query", unknown=RAISE)
 @blp.response(200, FacetCountsSchema)
 def result_facets(args: dict[str, Any]) -> dict[str, Any]:
     """分面计数 / Facet counts for a query"""
@@ -117,7 +109,7 @@ class ResultItem(MethodView):
         return result_dict(result)
 
 
-@blp.route("/<result_id>/transitions")
+@blp.route("/<result_id>/transitions", methods=["POST"])
 @blp.arguments(TransitionSchema)
 @blp.response(200, ResultSchema)
 def result_transition(data: dict[str, Any], result_id: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import INCLUDE, Schema, fields, pre_load, validate
+from marshmallow import Schema, fields, pre_load, validate
 
 from catalog.lifecycle import STEPS
 from catalog.search import FACETS, SORTS
@@ -90,27 +90,36 @@ class FacetCountsSchema(Schema):
 
 
 class SearchArgsSchema(Schema):
-    class Meta:
-        unknown = INCLUDE  # facet parameters are validated below, each by name
+    """Query parameters of a result search. Facet values may repeat (?crop=maize&crop=wheat) or be
+    comma-separated (?crop=maize,wheat); OR within a facet, AND across facets."""
 
-    q = fields.String(load_default="", validate=validate.Length(max=200))
+    q = fields.String(load_default="", validate=validate.Length(max=200), metadata={"description": "全文检索"})
     sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
-    facets = fields.Boolean(load_default=False)
+    facets = fields.Boolean(load_default=False, metadata={"description": "同时返回分面计数"})
+    tech_field = fields.List(fields.String())
+    industry_type = fields.List(fields.String())
+    scenario = fields.List(fields.String())
+    crop = fields.List(fields.String())
+    land_scenario = fields.List(fields.String())
+    transfer_mode = fields.List(fields.String())
+    province = fields.List(fields.String())
+    trl = fields.List(fields.Integer(validate=validate.Range(min=1, max=9)))
+    form = fields.List(fields.String())
+    source = fields.List(fields.String())
+    state = fields.List(fields.String())
 
     @pre_load
     def _split(self, data: Any, **_kw: Any) -> dict[str, Any]:
-        # Facet values may repeat (?crop=maize&crop=wheat) or be comma-separated (?crop=maize,wheat).
         out: dict[str, Any] = {}
         for key in data:
-            values = data.getlist(key) if hasattr(data, "getlist") else [data[key]]
+            values = data.getlist(key) if hasattr(data, "getlist") else data[key]
+            values = values if isinstance(values, list) else [values]
             if key in FACET_PARAMS:
                 out[key] = [v for raw in values for v in str(raw).split(",") if v]
-            elif key in self.fields:
-                out[key] = values[-1]
             else:
-                out[key] = values  # refused in the view with a clear error
+                out[key] = values[-1]
         return out
 
 
