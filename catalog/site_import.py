@@ -202,7 +202,8 @@ def _match_row(names: CountyNames, row: int, values: dict[str, str]) -> Match | 
         hint_en = "fill in the prefecture column" if not values.get("prefecture") else "the prefecture does not decide"
         return [FieldError("name", "ambiguous", zh=f"“{name}”在{prov_name}对应多个县：{listed}；{hint_zh}",
                                  en=f"'{name}' matches several counties in {prov_name}: "
-                                    f"{', '.join(match.codes)}; {hint_en}",
+                                    + ", ".join(f"{c} ({names.prefecture_name(c) or prov_name})" for c in match.codes)
+                                    + f"; {hint_en}",
                                  row=row, value=name)]
     return match
 

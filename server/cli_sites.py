@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
@@ -64,12 +65,14 @@ def sites_import(file: Path, list_id: str, good_only: bool, dry_run: bool) -> No
 
 
 def _print_errors(console: Console, errors: list[FieldError]) -> None:
-    if not errors:
-        return
-    table = Table("行 row", "字段 field", "代码 code", "值 value", "原因", "reason", title="有误的行 / bad rows")
+    # Lines, not a table: the zh and en reasons are long and must never be cut off.
+    if errors:
+        console.print(f"[bold red]有误的行 / bad rows: {len(errors)}[/bold red]")
     for e in errors:
-        table.add_row(str(e.row or ""), e.field, e.code, str(e.value or ""), e.zh, e.en)
-    console.print(table)
+        where = f"第 {e.row} 行 / row {e.row}" if e.row else "文件 / file"
+        value = f" · {escape(str(e.value))}" if e.value is not None else ""
+        console.print(f"{where} · {e.field} · {e.code}{value}", highlight=False)
+        console.print(f"    {escape(e.zh)}\n    {escape(e.en)}", highlight=False)
 
 
 def _print_report(console: Console, report: ImportReport, dry_run: bool) -> None:
