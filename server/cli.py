@@ -52,5 +52,9 @@ def serve(host: str, port: int) -> None:
     current_app.run(host=host, port=port, use_reloader=False, threaded=True)
 
 
-from server import cli_sites  # noqa: E402,F401
-from server import cli_seed  # noqa: E402,F401
+# Each module registers its commands on ``main``; imported last because they import ``main`` from here.
+from server import (  # noqa: E402
+    cli_results,  # noqa: F401
+    cli_seed,  # noqa: F401
+    cli_sites,  # noqa: F401
+)
