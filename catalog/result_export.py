@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -218,9 +219,7 @@ def _sheet(wb: Workbook, title: str, headers: list[tuple[str, int]]) -> Any:
 
 
 def _letter(i: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(i)
+    return str(get_column_letter(i))
 
 
 def write_xlsx(session: Session, ids: list[str], out: IO[bytes], query: SearchQuery | None = None) -> int:

@@ -232,8 +232,8 @@ class _RowReader:
                 if col.kind == "province" and len(codes) > 1:
                     fail(col, "invalid", "只能填写一个省份", "Only one province is allowed", text)
             elif col.kind == "figures":
-                data[col.field], bad = _figures(text)
-                for item in bad:
+                data[col.field], unreadable = _figures(text)
+                for item in unreadable:
                     fail(col, "invalid", f"无法识别“{item}”，应为 名称：数值单位（依据）",
                          f"Cannot read '{item}'; write name: value unit (evidence)", item)
             else:
