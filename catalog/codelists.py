@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import JSON, ForeignKey, Integer, String, event, select
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from catalog.db import Base
 
@@ -47,6 +47,7 @@ def load_code_lists(session: Session, folder: Path = DATA) -> int:
 
     Returns the number of codes in the data.
     """
+    session.info.pop(_CACHE_KEY, None)
     lists = {row["list_id"]: row for row in _rows(folder / "code_lists.csv")}
     for list_id, row in lists.items():
         cl = session.get(CodeList, list_id) or CodeList(id=list_id)
@@ -73,12 +74,26 @@ def load_code_lists(session: Session, folder: Path = DATA) -> int:
     return len(seen)
 
 
+_CACHE_KEY = "yx_current_codes"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_codes(session: Session, transaction: SessionTransaction) -> None:
+    # The cached rows belong to one transaction: after it ends they may be expired or detached.
+    if transaction.parent is None:
+        session.info.pop(_CACHE_KEY, None)
+
+
 def current_codes(session: Session, list_id: str) -> dict[str, Code]:
-    """Codes a new record may use: not retired."""
-    rows = session.scalars(
-        select(Code).where(Code.list_id == list_id, Code.retired_in.is_(None)).order_by(Code.sort)
-    )
-    return {c.code: c for c in rows}
+    """Codes a new record may use: not retired. Cached for the transaction: an import checks every row
+    against the same lists, and code lists change only through :func:`load_code_lists`, which clears it."""
+    cache: dict[str, dict[str, Code]] = session.info.setdefault(_CACHE_KEY, {})
+    if list_id not in cache:
+        rows = session.scalars(
+            select(Code).where(Code.list_id == list_id, Code.retired_in.is_(None)).order_by(Code.sort)
+        )
+        cache[list_id] = {c.code: c for c in rows}
+    return cache[list_id]
 
 
 def all_codes(session: Session) -> dict[str, dict[str, Code]]:

@@ -39,7 +39,7 @@ from catalog.result_io import (
     safe_text,
 )
 from catalog.results import Result
-from catalog.search import SearchQuery, _filtered, _match_ids
+from catalog.search import SearchQuery, ordered_ids
 
 DEFAULT_EXPORT_MAX_ROWS = 100_000
 CHUNK = 500
@@ -57,20 +57,7 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 def export_ids(session: Session, query: SearchQuery, max_rows: int = DEFAULT_EXPORT_MAX_ROWS) -> list[str]:
     """Ids of every result the list query matches, in the list's order, in one statement (so a result edited
     during the export is neither skipped nor repeated); refuse more than ``max_rows``."""
-    match = _match_ids(session, query.q)
-    ids = select(Result.id)
-    if match is not None:
-        ids = ids.join(match, match.c.rid == Result.id)
-    ids = _filtered(ids, query.filters)
-    # The same order as catalog.search.search.
-    order: list[Any]
-    if query.sort == "relevance" and match is not None:
-        order = [match.c.rank, Result.updated_at.desc(), Result.id]
-    elif query.sort == "name":
-        order = [Result.name, Result.id]
-    else:
-        order = [Result.updated_at.desc(), Result.id]
-    found = list(session.scalars(ids.order_by(*order).limit(max_rows + 1)))
+    found = list(session.scalars(ordered_ids(session, query).limit(max_rows + 1)))
     if len(found) > max_rows:
         raise ValidationFailed([FieldError("q", "too_many_rows", f"超过 {max_rows} 条，请缩小检索范围后再导出",
                                            f"More than {max_rows} results; narrow the query to export")],

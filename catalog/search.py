@@ -79,21 +79,29 @@ def _filtered(stmt: Select[Any], filters: dict[str, list[str]], skip: str | None
     return stmt
 
 
-def search(session: Session, query: SearchQuery) -> SearchPage:
+def _selection(session: Session, query: SearchQuery) -> tuple[Select[Any], list[Any]]:
+    """The ids the query matches (unordered) and the order of the result list."""
     match = _match_ids(session, query.q)
     ids = select(Result.id)
     if match is not None:
         ids = ids.join(match, match.c.rid == Result.id)
     ids = _filtered(ids, query.filters)
-    total = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
-
-    order: list[Any]
     if query.sort == "relevance" and match is not None:
-        order = [match.c.rank, Result.updated_at.desc(), Result.id]
-    elif query.sort == "name":
-        order = [Result.name, Result.id]
-    else:
-        order = [Result.updated_at.desc(), Result.id]
+        return ids, [match.c.rank, Result.updated_at.desc(), Result.id]
+    if query.sort == "name":
+        return ids, [Result.name, Result.id]
+    return ids, [Result.updated_at.desc(), Result.id]
+
+
+def ordered_ids(session: Session, query: SearchQuery) -> Select[Any]:
+    """One statement selecting every matching id in the list's order (exports read it whole)."""
+    ids, order = _selection(session, query)
+    return ids.order_by(*order)
+
+
+def search(session: Session, query: SearchQuery) -> SearchPage:
+    ids, order = _selection(session, query)
+    total = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
     page_ids = list(session.scalars(
         ids.order_by(*order).limit(query.per_page).offset((query.page - 1) * query.per_page)))
     by_id = {r.id: r for r in session.scalars(select(Result).where(Result.id.in_(page_ids)))}

@@ -13,7 +13,6 @@ from rich.table import Table
 
 from catalog.errors import FieldError, ValidationFailed
 from catalog.result_export import (
-    DEFAULT_EXPORT_MAX_ROWS,
     csv_export,
     export_ids,
     template_csv,
@@ -21,7 +20,6 @@ from catalog.result_export import (
     write_xlsx,
 )
 from catalog.result_import import ImportReport, import_results
-from catalog.result_io import DEFAULT_MAX_BYTES
 from catalog.search import FACETS, SORTS, SearchQuery
 from server.cli import cli_session, main
 
@@ -46,7 +44,7 @@ def results_import(file: Path, good_only: bool, dry_run: bool, actor: str) -> No
     The template: `yuanxian results template OUT.xlsx`. Re-importing a file creates no duplicates.
     """
     console = Console()
-    max_bytes = current_app.config.get("IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
+    max_bytes = current_app.config["IMPORT_MAX_BYTES"]
     with cli_session() as s:
         try:
             report = import_results(s, file.read_bytes(), file.name, actor=actor, good_only=good_only,
@@ -115,7 +113,7 @@ def results_export(out: Path, q: str, sort: str, **facets: tuple[str, ...]) -> N
     console = Console()
     with cli_session() as s:
         try:
-            ids = export_ids(s, query, current_app.config.get("EXPORT_MAX_ROWS", DEFAULT_EXPORT_MAX_ROWS))
+            ids = export_ids(s, query, current_app.config["EXPORT_MAX_ROWS"])
         except ValidationFailed as exc:
             console.print(f"[red]{exc.zh}[/red] / {exc.en}")
             raise SystemExit(1) from None

@@ -18,6 +18,8 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_JSON_PATH": "openapi.json",
     "PAGE_SIZE_MAX": 200,
     "IMPORT_MAX_ROWS": 20000,
+    "IMPORT_MAX_BYTES": 20 * 1024 * 1024,
+    "EXPORT_MAX_ROWS": 100_000,
 }
 
 # Settings read from the environment, with what each means (documented in README; a test checks).

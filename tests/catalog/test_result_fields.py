@@ -47,7 +47,7 @@ def test_create__text_lists_and_parents__normalised(session):
                     scenarios=["SC0101", "SC0401"], suitable_regions=["230000", "220100"], trl="7")
     assert r.codes_of("tech_field") == ["TF0201", "TF03"]
     implied = {c.code for c in r.codes if c.implied}
-    assert implied == {"TF02", "SC01", "SC04"}
+    assert implied == {"TF02", "SC01", "SC04", "IT01"}  # IT01 from the factory's IT0103
     assert r.keywords == ["黑土", "保护性耕作", "秸秆还田"]
     assert {(x.division_code, x.province_code) for x in r.regions} == {("230000", "230000"), ("220100", "220000")}
     assert r.trl == 7 and r.trl_scale == "GB/T 22900-2022"

@@ -8,11 +8,10 @@ from typing import IO, Any
 
 from flask import Response, current_app, request
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, pre_load
+from marshmallow import RAISE, Schema, fields, pre_load
 
 from catalog.errors import FieldError, ValidationFailed
 from catalog.result_export import (
-    DEFAULT_EXPORT_MAX_ROWS,
     csv_export,
     export_filename,
     export_ids,
@@ -22,7 +21,7 @@ from catalog.result_export import (
     write_xlsx,
 )
 from catalog.result_import import import_results
-from catalog.result_io import DEFAULT_MAX_BYTES, content_disposition
+from catalog.result_io import content_disposition
 from server.actor import current_actor
 from server.api.results.routes import blp, search_query
 from server.api.results.schemas import SearchArgsSchema
@@ -86,7 +85,7 @@ class ImportReportSchema(Schema):
 def import_results_file(form: dict[str, Any]) -> dict[str, Any]:
     """批量导入成果（有错误时不导入任何数据）/ Import results from XLSX or CSV"""
     upload = form["file"]
-    max_bytes = current_app.config.get("IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
+    max_bytes = current_app.config["IMPORT_MAX_BYTES"]
     content = upload.stream.read(max_bytes + 1)
     if not content:
         raise ValidationFailed([FieldError("file", "empty", "上传的文件是空的", "The uploaded file is empty")])
@@ -101,7 +100,7 @@ def import_results_file(form: dict[str, Any]) -> dict[str, Any]:
 
 def _export_ids(args: dict[str, Any]) -> tuple[list[str], Any]:
     query = search_query(args)
-    limit = current_app.config.get("EXPORT_MAX_ROWS", DEFAULT_EXPORT_MAX_ROWS)
+    limit = current_app.config["EXPORT_MAX_ROWS"]
     return export_ids(db_session(), query, limit), query
 
 
@@ -125,7 +124,7 @@ def _send_file(out: IO[bytes], mimetype: str, name: str, ascii_name: str) -> Res
 
 
 @blp.route("/export.xlsx")
-@blp.arguments(SearchArgsSchema, location="query")
+@blp.arguments(SearchArgsSchema, location="query", unknown=RAISE)
 @blp.response(200, description="Excel 工作簿", content_type=XLSX_TYPE)
 def export_xlsx(args: dict[str, Any]) -> Response:
     """导出成果清单（Excel，与列表相同的检索参数，不分页）/ Export a result list to XLSX"""
@@ -137,7 +136,7 @@ def export_xlsx(args: dict[str, Any]) -> Response:
 
 
 @blp.route("/export.csv")
-@blp.arguments(SearchArgsSchema, location="query")
+@blp.arguments(SearchArgsSchema, location="query", unknown=RAISE)
 @blp.response(200, description="CSV（UTF-8 带 BOM，Excel 可直接打开）", content_type=CSV_TYPE)
 def export_csv(args: dict[str, Any]) -> Response:
     """导出成果清单（CSV）/ Export a result list to CSV"""
