@@ -21,6 +21,8 @@ table (and its GiST index) they would be a quadratic self-join of bound paramete
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -30,6 +32,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+import gis
 from catalog.ddl import COUNTY_CELL_DEG
 
 DEFAULT_OUTSIDE_TOLERANCE_M = 30.0
@@ -100,9 +103,14 @@ def _as_geometry(geometry: Geometry) -> BaseGeometry:
     return shapely.Point(geometry) if isinstance(geometry, tuple) else geometry
 
 
-def _no_jit(session: Session) -> None:
-    # These queries' cost estimates cross jit_above_cost; compiling them costs ~100 ms and saves nothing.
-    session.execute(text("SET LOCAL jit = off"))
+@contextmanager
+def _jit_off(session: Session) -> Iterator[None]:
+    """JIT off for the bulk query only: its cost estimate crosses jit_above_cost, and compiling it costs
+    ~100 ms a query and saves nothing. The caller's setting is back for the rest of its transaction."""
+    previous = session.execute(text("SELECT current_setting('jit')")).scalar()
+    session.execute(text("SELECT set_config('jit', 'off', true)"))
+    yield
+    session.execute(text("SELECT set_config('jit', :v, true)"), {"v": previous})
 
 
 def county_of(session: Session, geometry: Geometry) -> str | None:
@@ -118,14 +126,11 @@ def county_of(session: Session, geometry: Geometry) -> str | None:
     """
     geom = _as_geometry(geometry)
     if not _on_postgis(session):
-        import gis
-
         return gis.county_index().lookup(geom)
     if geom.is_empty:
         return None
     params = {"wkb": shapely.to_wkb(geom)}
     sql = _SHARE_SQL if shapely.get_dimensions(geom) == 2 else _TOUCHED_SQL
-    _no_jit(session)
     code = session.execute(sql, params).scalar()
     return str(code) if code is not None else None
 
@@ -141,18 +146,15 @@ def counties_of(session: Session, points: ArrayLike) -> list[str | None]:
     if arr.dtype == object:
         arr = shapely.get_coordinates(arr)
     if not _on_postgis(session):
-        import gis
-
         return gis.county_index().lookup_many(arr)
     arr = np.asarray(arr, dtype=np.float64).reshape(-1, 2)
     out: list[str | None] = [None] * len(arr)
-    if len(arr):
-        _no_jit(session)
-    for start in range(0, len(arr), BATCH):
-        chunk = arr[start : start + BATCH]
-        rows = session.execute(_POINTS_SQL, {"lons": chunk[:, 0].tolist(), "lats": chunk[:, 1].tolist()})
-        for i, code in rows:
-            out[start + i - 1] = code  # ordinality counts from 1
+    with _jit_off(session):
+        for start in range(0, len(arr), BATCH):
+            chunk = arr[start : start + BATCH]
+            rows = session.execute(_POINTS_SQL, {"lons": chunk[:, 0].tolist(), "lats": chunk[:, 1].tolist()})
+            for i, code in rows:
+                out[start + i - 1] = code  # ordinality counts from 1
     return out
 
 
@@ -167,8 +169,6 @@ def outside_county(
     """
     geom = _as_geometry(geometry)
     if not _on_postgis(session):
-        import gis
-
         return gis.county_index().outside_county(geom, county_code, tolerance_m)
     c = geom.centroid
     params: dict[str, Any] = {

@@ -189,3 +189,13 @@ def test_county_pieces__follow_boundary_changes(postgis_url):
         assert s.scalar(text("SELECT count(*) FROM county_piece WHERE code = '110101'")) == 0
         s.rollback()
     engine.dispose()
+
+
+@pytest.mark.postgis
+def test_counties_of__leaves_the_callers_jit_setting_alone(postgis_url):
+    engine = make_engine(postgis_url)
+    with Session(engine) as s:
+        s.execute(text("SET LOCAL jit = on"))
+        assert counties_of(s, [(116.3975, 39.9087)]) == ["110101"]
+        assert s.scalar(text("SELECT current_setting('jit')")) == "on"
+    engine.dispose()
