@@ -2,13 +2,14 @@
 
 PostgreSQL: SQL over ``county_piece`` (``catalog.ddl``: the current county-equivalent divisions' boundaries from
 ``division_boundary``, cut into 0.25° grid cells and kept in step by a trigger). SQLite: ``gis.county_index()``,
-shapely + STRtree over the same shipped boundaries. Both answer current 6-digit GB/T 2260 codes: the boundaries
-are stored under current codes (retired 500105/500112 → 500157), and areas outside the code table (Taiwan, Hong
-Kong, Macau, a few special areas) have no stored boundary, so they answer ``None`` like the sea and abroad.
+shapely + STRtree over the same shipped boundaries. Both answer current 6-digit GB/T 2260 codes through the same
+code map (``gis/data/county_code_map.csv``): ``load_boundaries`` stores each boundary under the current code its
+features map to (retired 500105/500112 → 500157), and areas outside the code table (Taiwan, Hong Kong, Macau, a
+few special areas) have no stored boundary, so they answer ``None`` like the sea and abroad.
 
 Geometries are shapely, WGS-84 degrees in (lon, lat) order; ``(lon, lat)`` tuples are taken as points.
 
-Where the engines may differ (none of it reachable by points that are not exactly on a border):
+Where the engines may differ (edge cases; the agreement test's 4,800 points and 300 plots meet none of them):
 
 * a point exactly on a border between counties answers the lowest code here, ``gis`` the first feature;
 * plot shares are geodesic m² here and planar degrees² in ``gis``: near-ties (within ~1e-4 relative) may differ;
