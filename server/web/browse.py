@@ -266,5 +266,5 @@ def results_page() -> str:
         "results.html", state=state, items=items, total=found.total, pages=pages,
         range_first=first, range_last=min(found.total, first + len(items) - 1),
         facets=build_facets(state, counts, labels), chips=build_chips(state, labels),
-        page_links=page_links(state.page, pages), sorts=SORTS,
+        page_links=page_links(state.page, pages), sorts=SORTS, default_per_page=PER_PAGE,
     )
