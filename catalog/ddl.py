@@ -95,8 +95,14 @@ POSTGRES_DOWN = [
 ]
 
 
+# Rows every database starts with (the one place a migration writes data).
+SEED_ROWS = ["INSERT INTO catalog_state (key, value) VALUES ('results', 1)"]
+
+
 def upgrade(conn: Connection) -> None:
     for stmt in POSTGRES_UP if conn.dialect.name == "postgresql" else SQLITE_UP:
+        conn.execute(text(stmt))
+    for stmt in SEED_ROWS:
         conn.execute(text(stmt))
 
 

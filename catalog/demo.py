@@ -35,6 +35,7 @@ from catalog.codelists import Code
 from catalog.divisions import Division
 from catalog.lifecycle import STEPS, transition
 from catalog.result_fields import DEFAULT_TRL_SCALE
+from catalog.result_index import bump_version
 from catalog.result_store import create_result
 from catalog.results import Result, ResultCode, ResultEvent, ResultRegion
 from catalog.search_index import ResultText, tokens
@@ -1037,5 +1038,6 @@ def bulk_insert_results(session: Session, items: Sequence[DemoResult], ref: Bulk
             session.execute(insert(ResultRegion), regions)
         session.execute(insert(ResultText), texts)
         session.execute(insert(ResultEvent), events)
+    bump_version(session)  # core inserts skip the ORM flush hook that marks the results changed
     session.flush()
     return len(items)

@@ -1,6 +1,13 @@
 """Every model module, imported once so ``Base.metadata`` is complete (Alembic, tests)."""
 
-from catalog import codelists, divisions, results, search_index, sites  # noqa: F401
+from catalog import (  # noqa: F401
+    codelists,
+    divisions,
+    result_index,
+    results,
+    search_index,
+    sites,
+)
 from catalog.db import Base
 
 __all__ = ["Base"]

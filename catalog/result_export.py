@@ -57,7 +57,7 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 def export_ids(session: Session, query: SearchQuery, max_rows: int = DEFAULT_EXPORT_MAX_ROWS) -> list[str]:
     """Ids of every result the list query matches, in the list's order, in one statement (so a result edited
     during the export is neither skipped nor repeated); refuse more than ``max_rows``."""
-    found = list(session.scalars(ordered_ids(session, query).limit(max_rows + 1)))
+    found = ordered_ids(session, query, limit=max_rows + 1)
     if len(found) > max_rows:
         raise ValidationFailed([FieldError("q", "too_many_rows", f"超过 {max_rows} 条，请缩小检索范围后再导出",
                                            f"More than {max_rows} results; narrow the query to export")],

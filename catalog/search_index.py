@@ -1,10 +1,11 @@
 """The text index behind Chinese full-text search, the same on SQLite and PostgreSQL.
 
 Unsegmented Chinese has no spaces, and trigram indexes (FTS5 ``trigram``, ``pg_trgm``) match nothing for the
-two-character words users type most (玉米, 大豆). So text is cut here into character bigrams — plus each run's last
-character, so that every character starts some token and one-character queries work as prefixes — and latin words
-and numbers lower-cased whole. The engines index the token strings: FTS5 (``unicode61``, rank by bm25) on SQLite,
-a ``tsvector`` with a GIN index (rank by ts_rank) on PostgreSQL; both created in the migration.
+two-character words users type most (玉米, 大豆). So text is cut here into character bigrams, plus every single
+character (one-character queries such as 稻 are then exact token matches — a prefix match would make PostgreSQL
+scan every row), and latin words and numbers lower-cased whole. The engines index the token strings: FTS5
+(``unicode61``, rank by bm25) on SQLite, a ``tsvector`` with a GIN index (rank by ts_rank) on PostgreSQL; both
+created in the migration.
 """
 
 from __future__ import annotations
@@ -34,16 +35,16 @@ class ResultText(Base):
 
 
 def tokens(text: str) -> list[str]:
-    """Index tokens of ``text``: CJK bigrams (+ each run's last char), latin words lower-cased.
+    """Index tokens of ``text``: CJK bigrams and single characters, latin words lower-cased.
 
-    >>> tokens("耐密高产玉米 ZD958")
-    ['耐密', '密高', '高产', '产玉', '玉米', '米', 'zd958']
+    >>> tokens("高产玉米 ZD958")
+    ['高产', '产玉', '玉米', '高', '产', '玉', '米', 'zd958']
     """
     out: list[str] = []
     for run in _RUNS.findall(text or ""):
         if _IS_CJK.match(run):
             out.extend(run[i : i + 2] for i in range(len(run) - 1))
-            out.append(run[-1])
+            out.extend(run)
         else:
             out.append(run.lower())
     return out
@@ -52,10 +53,10 @@ def tokens(text: str) -> list[str]:
 def query_terms(query: str) -> list[tuple[list[str], bool]]:
     """The query as groups to match: (tokens in order, is_prefix). All groups must match.
 
-    A CJK run of 2+ chars is a phrase of its bigrams; one char is a prefix match; latin words are prefixes.
+    A CJK run of 2+ chars is the AND of its bigrams; one char is a token; latin words are prefixes.
 
     >>> query_terms("玉米 稻")
-    [(['玉米'], False), (['稻'], True)]
+    [(['玉米'], False), (['稻'], False)]
     >>> query_terms("耐密高产")
     [(['耐密', '密高', '高产'], False)]
     """
@@ -63,7 +64,7 @@ def query_terms(query: str) -> list[tuple[list[str], bool]]:
     for run in _RUNS.findall(query or ""):
         if _IS_CJK.match(run):
             if len(run) == 1:
-                groups.append(([run], True))
+                groups.append(([run], False))
             else:
                 groups.append(([run[i : i + 2] for i in range(len(run) - 1)], False))
         else:

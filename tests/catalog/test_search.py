@@ -45,8 +45,8 @@ def names(session: Session, **kw) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 def test_tokens__chinese_and_latin__bigrams_and_words():
-    assert tokens("玉米") == ["玉米", "米"]
-    assert tokens("郑单958 ZD-958") == ["郑单", "单", "958", "zd-958"]
+    assert tokens("玉米") == ["玉米", "玉", "米"]
+    assert tokens("郑单958 ZD-958") == ["郑单", "郑", "单", "958", "zd-958"]
     assert query_terms("大豆") == [(["大豆"], False)]
 
 
