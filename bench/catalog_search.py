@@ -34,6 +34,8 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from catalog.access import SYSTEM, Actor, Grant  # noqa: E402
+from catalog.audit import act_as  # noqa: E402
 from catalog.db import make_engine  # noqa: E402
 from catalog.demo import BulkReference, DemoClock, DemoGenerator, Places, bulk_insert_results  # noqa: E402
 from catalog.migrate import upgrade  # noqa: E402
@@ -84,7 +86,7 @@ def build(url: str, count: int, seed: int) -> dict[str, float]:
     t0 = time.perf_counter()
     upgrade(url)
     engine = make_engine(url)
-    with Session(engine) as s, s.begin():
+    with act_as(Session(engine), SYSTEM) as s, s.begin():
         load_reference(s)
     t1 = time.perf_counter()
     with Session(engine) as s, s.begin():
@@ -122,8 +124,13 @@ def make_queries(url: str, n: int, seed: int) -> list[SearchQuery]:
     for _ in range(n):
         filters = {f: rng.sample(values[f], k=min(len(values[f]), rng.choice([1, 1, 2])))
                    for f in rng.sample(facets, k=rng.randint(0, 3))}
-        out.append(SearchQuery(q=rng.choice(TEXTS), filters=filters, sort="relevance", page=1, per_page=20))
+        # Timed as a ministry officer: every result past draft is readable, the broadest scope a user has.
+        out.append(SearchQuery(q=rng.choice(TEXTS), filters=filters, sort="relevance", page=1, per_page=20,
+                               actor=OFFICER))
     return out
+
+
+OFFICER = Actor("bench", user_id="bench", grants=(Grant("ministry_officer"),))
 
 
 def measure(url: str, queries: list[SearchQuery], warmup: int) -> dict[str, Any]:

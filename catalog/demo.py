@@ -984,6 +984,7 @@ def result_rows(item: DemoResult, ref: BulkReference, clock: DemoClock
     row: dict[str, Any] = {k: d.get(k) for k in SCALARS}
     row["trl_scale"] = row["trl_scale"] or DEFAULT_TRL_SCALE
     row["summary"] = row["summary"] or ""
+    row["lead_institution"] = row["institutions"][0] if row["institutions"] else None
     row.update(id=item.id, created_by=HOLDER, updated_by=HOLDER, created_at=item.created_at,
                updated_at=item.created_at, version=1, state="draft", review_comment=None)
     codes: list[dict[str, Any]] = []

@@ -1,6 +1,8 @@
 """Every model module, imported once so ``Base.metadata`` is complete (Alembic, tests)."""
 
 from catalog import (  # noqa: F401
+    accounts,
+    audit,
     codelists,
     divisions,
     result_index,

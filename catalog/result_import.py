@@ -19,9 +19,10 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from catalog.access import Actor, can_act, can_read, ensure_can_create
 from catalog.codelists import current_codes
 from catalog.divisions import Division
-from catalog.errors import FieldError, ValidationFailed
+from catalog.errors import FieldError, Forbidden, ValidationFailed
 from catalog.lifecycle import EDITABLE_STATES
 from catalog.result_fields import CODE_FIELDS, as_list, clean_result_fields
 from catalog.result_io import (
@@ -104,7 +105,7 @@ class ImportReport:
         }
 
 
-def import_results(session: Session, content: bytes, filename: str, *, actor: str | None,
+def import_results(session: Session, content: bytes, filename: str, *, actor: Actor,
                    good_only: bool = False, dry_run: bool = False, max_rows: int = DEFAULT_MAX_ROWS,
                    max_bytes: int = DEFAULT_MAX_BYTES) -> ImportReport:
     """Import the results of an XLSX/CSV file; raise ValidationFailed (row-numbered errors) when nothing is
@@ -116,15 +117,15 @@ def import_results(session: Session, content: bytes, filename: str, *, actor: st
     if not table.rows:
         raise _refusal(report, [FieldError("file", "empty", "文件中没有数据行", "The file has no data rows")])
     reader = _RowReader(session, columns)
-    plans = _plan(session, table, reader, report)
+    plans = _plan(session, table, reader, report, actor)
     if report.errors and (not good_only or not plans):
         raise _refusal(report, report.errors)
     for plan in plans:
         if not dry_run:
             if plan.status == "created":
-                plan.result_id = create_result(session, plan.clean, actor).id
+                plan.result_id = create_result(session, plan.clean, actor.name).id
             elif plan.status == "updated" and plan.target is not None:
-                update_result(session, plan.target, plan.clean, actor)
+                update_result(session, plan.target, plan.clean, actor.name)
         report.outcomes.append(RowOutcome(plan.row, plan.status, plan.name, plan.result_id))
     report.outcomes.sort(key=lambda o: o.row)
     return report
@@ -371,7 +372,24 @@ class _Plan:
     result_id: str | None = None
 
 
-def _plan(session: Session, table: Table, reader: _RowReader, report: ImportReport) -> list[_Plan]:
+def _permission(actor: Actor, clean: dict[str, Any], target: Result | None, row: int, name: str
+                ) -> list[FieldError]:
+    """A row may create a result only where the actor may, and change only results it may edit."""
+    if target is None:
+        try:
+            ensure_can_create(actor, clean)
+        except Forbidden:
+            return [FieldError("institutions", "forbidden", "只能导入本单位或本辖区的成果",
+                               "You may import only results of your own institution or scope", row, name)]
+        return []
+    if not can_read(actor, target) or (_differs(target, clean) and target.state in EDITABLE_STATES
+                                       and not can_act(actor, target, "edit")):
+        return [FieldError("name", "forbidden", "无权修改该成果", "You may not change this result", row, name)]
+    return []
+
+
+def _plan(session: Session, table: Table, reader: _RowReader, report: ImportReport, actor: Actor
+          ) -> list[_Plan]:
     """Check every row and decide what it does; nothing is written here."""
     read = [(row, *reader.read(row, cells)) for row, cells in table.rows]
     known = _Existing(session, [d for _r, d, _g, _e in read])
@@ -415,6 +433,8 @@ def _plan(session: Session, table: Table, reader: _RowReader, report: ImportRepo
                 update.pop("registration_no", None)
             clean, field_errors = clean_result_fields(session, update, partial=True)
         errors.extend(_located(e, row) for e in field_errors)
+        if not errors:
+            errors.extend(_permission(actor, clean, target, row, name))
         if errors:
             report.errors.extend(errors)
             report.outcomes.append(RowOutcome(row, "skipped", name))

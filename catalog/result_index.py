@@ -30,6 +30,8 @@ from catalog.results import Result, ResultCode, ResultRegion
 VERSION_KEY = "results"
 INDEXED_TABLES = {"result", "result_code", "result_region"}
 COLUMN_FACETS = ("trl", "form", "source", "state")
+# Columns indexed like facets but not shown as such: who may read a result depends on them.
+ACCESS_COLUMNS = ("source_province", "lead_institution")
 
 
 class CatalogState(Base):
@@ -122,8 +124,9 @@ def popcount(mask: np.ndarray[Any, np.dtype[np.uint64]]) -> int:
 
 
 def build(session: Session, version: int) -> ResultIndex:
-    rows = session.execute(select(Result.id, Result.updated_at, Result.name, *(getattr(Result, c)
-                                                                               for c in COLUMN_FACETS))).all()
+    columns = (*COLUMN_FACETS, *ACCESS_COLUMNS)
+    rows = session.execute(select(Result.id, Result.updated_at, Result.name,
+                                  *(getattr(Result, c) for c in columns))).all()
     # Date order: newest first, then id — the same tie-break for every engine.
     rows.sort(key=lambda r: r[0])
     rows.sort(key=lambda r: r[1], reverse=True)
@@ -131,7 +134,7 @@ def build(session: Session, version: int) -> ResultIndex:
     pos = {rid: i for i, rid in enumerate(ids)}
     members: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for i, r in enumerate(rows):
-        for facet, value in zip(COLUMN_FACETS, r[3:], strict=True):
+        for facet, value in zip(columns, r[3:], strict=True):
             if value is not None:
                 members[facet][str(value)].append(i)
     for rid, dim, code in session.execute(select(ResultCode.result_id, ResultCode.dimension, ResultCode.code)):

@@ -87,6 +87,8 @@ def _apply(session: Session, result: Result, clean: dict[str, Any]) -> None:
     for key in SCALARS:
         if key in clean:
             setattr(result, key, clean[key])
+    if "institutions" in clean:
+        result.lead_institution = clean["institutions"][0] if clean["institutions"] else None
     if any(f in clean for f in CODE_FIELDS):
         _apply_codes(session, result, clean)
     if "suitable_regions" in clean:

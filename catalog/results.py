@@ -40,6 +40,8 @@ class Result(Base):
     project_no: Mapped[str | None] = mapped_column(String(64), index=True)
     subject_no: Mapped[str | None] = mapped_column(String(64))
     institutions: Mapped[list[str]] = mapped_column(JSON, default=list)  # completing institutions, in order
+    # The first institution: the result's holder, whose accounts edit it until it is reviewed.
+    lead_institution: Mapped[str | None] = mapped_column(String(128), index=True)
     people: Mapped[list[str]] = mapped_column(JSON, default=list)
     # classification scalars (multi-valued ones are ResultCode rows)
     trl: Mapped[int | None] = mapped_column(Integer, index=True)

@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from catalog.access import ANONYMOUS, Actor, read_rule
 from catalog.result_index import ResultIndex, popcount, result_index
 from catalog.results import DIMENSIONS, Result
 from catalog.search_index import query_terms
@@ -31,6 +32,7 @@ class SearchQuery:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
+    actor: Actor = ANONYMOUS  # results this actor may not read are never counted, listed or exported
 
 
 @dataclass
@@ -64,7 +66,7 @@ def text_hits(session: Session, q: str) -> dict[str, float] | None:
 def _selection(session: Session, query: SearchQuery) -> tuple[ResultIndex, Any, dict[str, float] | None]:
     """The index, the bitset of matching results, and the text ranks (None without text)."""
     index = result_index(session)
-    mask = index.full()
+    mask = readable(index, query.actor)
     for facet, values in query.filters.items():
         if values:
             if facet not in FACETS:
@@ -75,6 +77,20 @@ def _selection(session: Session, query: SearchQuery) -> tuple[ResultIndex, Any, 
         # Ids committed after the index was read are not in it yet; they show up on the next query.
         mask &= index.of_positions(index.pos[r] for r in hits if r in index.pos)
     return index, mask, hits
+
+
+def readable(index: ResultIndex, actor: Actor) -> Any:
+    """The bitset of results ``actor`` may read (catalog.access.read_rule, as a bitset)."""
+    rule = read_rule(actor)
+    if rule.everything:
+        return index.full()
+    mask = index.any_of("state", ["published"]) | index.any_of("lead_institution", rule.institutions)
+    past_draft = index.full() & ~index.any_of("state", ["draft"])
+    if rule.every_submitted:
+        mask |= past_draft
+    elif rule.provinces:
+        mask |= past_draft & index.any_of("source_province", rule.provinces)
+    return mask
 
 
 def _ordered(index: ResultIndex, mask: Any, hits: dict[str, float] | None, sort: str) -> Any:

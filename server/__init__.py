@@ -25,9 +25,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from server import api, db, errors, i18n, web
+    from server import api, auth, db, errors, i18n, web
 
     db.init_app(app)
+    auth.init_app(app)
     i18n.init_app(app)
     api.init_app(app)
     web.init_app(app)

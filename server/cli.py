@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import getpass
+
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.orm import Session
 
+from catalog.access import Actor, operator
+from catalog.audit import act_as
 from server import create_app
 
 
@@ -19,9 +23,14 @@ def main() -> None:
     """yuanxian 科技计划成果进园入县 平台命令行 / platform command line."""
 
 
+def cli_actor() -> Actor:
+    """Who runs this command, as recorded in the audit log."""
+    return operator(f"cli:{getpass.getuser()}")
+
+
 def cli_session() -> Session:
-    """A session for one command; the command commits at its edge."""
-    return Session(current_app.extensions["yx_engine"])
+    """A session for one command, writing as the operator; the command commits at its edge."""
+    return act_as(Session(current_app.extensions["yx_engine"]), cli_actor())
 
 
 @main.group()

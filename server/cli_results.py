@@ -21,7 +21,7 @@ from catalog.result_export import (
 )
 from catalog.result_import import ImportReport, import_results
 from catalog.search import FACETS, SORTS, SearchQuery
-from server.cli import cli_session, main
+from server.cli import cli_actor, cli_session, main
 
 STATUS_NAMES = {"created": "新增", "updated": "更新", "unchanged": "未变", "locked": "已锁定未改",
                 "skipped": "有误未导入"}
@@ -36,9 +36,8 @@ def results() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--good-only", is_flag=True, help="只导入正确的行 / Import the good rows, report the bad ones.")
 @click.option("--dry-run", is_flag=True, help="只检查不保存 / Check and report, save nothing.")
-@click.option("--actor", default="cli", show_default=True, help="记录为操作人 / Recorded as who imported.")
 @with_appcontext
-def results_import(file: Path, good_only: bool, dry_run: bool, actor: str) -> None:
+def results_import(file: Path, good_only: bool, dry_run: bool) -> None:
     """从 XLSX/CSV 导入成果；有错误时不导入任何数据 / Import results; a file with errors imports nothing.
 
     The template: `yuanxian results template OUT.xlsx`. Re-importing a file creates no duplicates.
@@ -47,7 +46,7 @@ def results_import(file: Path, good_only: bool, dry_run: bool, actor: str) -> No
     max_bytes = current_app.config["IMPORT_MAX_BYTES"]
     with cli_session() as s:
         try:
-            report = import_results(s, file.read_bytes(), file.name, actor=actor, good_only=good_only,
+            report = import_results(s, file.read_bytes(), file.name, actor=cli_actor(), good_only=good_only,
                                     dry_run=dry_run, max_rows=current_app.config["IMPORT_MAX_ROWS"],
                                     max_bytes=max_bytes)
         except ValidationFailed as exc:
@@ -109,7 +108,7 @@ def results_export(out: Path, q: str, sort: str, **facets: tuple[str, ...]) -> N
     if ext not in (".xlsx", ".csv"):
         raise click.BadParameter("只能导出 .xlsx 或 .csv / OUT must end in .xlsx or .csv", param_hint="OUT")
     filters = {k: [v for raw in values for v in raw.split(",") if v] for k, values in facets.items() if values}
-    query = SearchQuery(q=q, filters=filters, sort=sort)
+    query = SearchQuery(q=q, filters=filters, sort=sort, actor=cli_actor())
     console = Console()
     with cli_session() as s:
         try:

@@ -9,6 +9,7 @@ from flask import Flask, current_app, g
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalog.audit import act_as
 from catalog.db import make_engine
 
 
@@ -24,8 +25,11 @@ def engine() -> Engine:
 
 
 def db_session() -> Session:
+    """The request's session; it writes as the request's actor (every audited write needs one)."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["yx_sessionmaker"]()
+        if "actor" in g:
+            act_as(g.db_session, g.actor)
     return g.db_session
 
 

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from catalog.errors import (
@@ -23,10 +24,14 @@ from catalog.errors import (
     NotFound,
     ValidationFailed,
 )
+from server.auth import BadCredentials, BadToken, Unauthorized
 
 log = logging.getLogger(__name__)
 
 STATUS: dict[type[CatalogError], int] = {
+    Unauthorized: 401,
+    BadCredentials: 401,
+    BadToken: 401,
     NotFound: 404,
     Forbidden: 403,
     ValidationFailed: 422,
@@ -128,6 +133,8 @@ def handle_catalog_error(exc: CatalogError) -> Any:
 def handle_http_exception(exc: HTTPException) -> Any:
     status = exc.code or 500
     code, zh, en = HTTP_MESSAGES.get(status, ("http_error", "请求失败", exc.name))
+    if isinstance(exc, CSRFError):
+        code, zh, en = "csrf_failed", "页面已过期或缺少安全令牌，请刷新后重试", "The CSRF token is missing or invalid"
     errors = None
     data = getattr(exc, "data", None)
     if status == 422 and data and "messages" in data:

@@ -19,6 +19,9 @@ from sqlalchemy import make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
+from catalog.access import SYSTEM, operator
+from catalog.accounts import create_user, issue_token
+from catalog.audit import act_as
 from catalog.db import make_engine
 from catalog.migrate import upgrade
 from catalog.reference import load_reference
@@ -29,7 +32,7 @@ LOCAL_POSTGIS = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 def _prepare(url: str) -> None:
     upgrade(url)
     engine = make_engine(url)
-    with Session(engine) as s, s.begin():
+    with act_as(Session(engine), SYSTEM) as s, s.begin():
         load_reference(s)
     engine.dispose()
 
@@ -105,8 +108,9 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def session(db_url: str) -> Iterator[Session]:
+    """A session on a fresh database, writing as the test operator (audited writes need an actor)."""
     engine = make_engine(db_url)
-    with Session(engine) as s:
+    with act_as(Session(engine), operator("test")) as s:
         yield s
     engine.dispose()
 
@@ -124,3 +128,58 @@ def app(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
+
+
+# One account per role, each with a scope in 河南 (41) where a scope applies.
+ROLE_SCOPES: dict[str, str | None] = {
+    "ministry_officer": None,
+    "province_officer": "410000",
+    "city_officer": "410100",
+    "county_officer": "410102",
+    "agent": "410102",
+    "park_manager": "NASTP001",
+    "result_holder": "河南农业大学",
+    "reviewer": None,
+}
+
+
+@pytest.fixture
+def accounts(app) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    """Bearer headers for one user per role (plus "other_holder", "other_agent" outside those scopes)."""
+    scopes = {**ROLE_SCOPES, "other_holder": "中国农业大学", "other_agent": "130102"}
+    out: dict[str, dict[str, str]] = {}
+    with act_as(Session(app.extensions["yx_engine"]), operator("test")) as s, s.begin():
+        for name, scope in scopes.items():
+            role = {"other_holder": "result_holder", "other_agent": "agent"}.get(name, name)
+            user = create_user(s, f"u_{name}", "correct horse battery", roles=[(role, scope)])
+            _token, secret = issue_token(s, user, "api", "tests")
+            out[name] = {"Authorization": f"Bearer {secret}"}
+    return out
+
+
+class ClientAs:
+    """The test client with one account's bearer header on every request."""
+
+    def __init__(self, client, headers: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+        self.client, self.headers = client, headers
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs["headers"] = {**self.headers, **kwargs.get("headers", {})}
+        return self.client.open(*args, **kwargs)
+
+    def get(self, *a, **kw):  # type: ignore[no-untyped-def]
+        return self.open(*a, method="GET", **kw)
+
+    def post(self, *a, **kw):  # type: ignore[no-untyped-def]
+        return self.open(*a, method="POST", **kw)
+
+    def patch(self, *a, **kw):  # type: ignore[no-untyped-def]
+        return self.open(*a, method="PATCH", **kw)
+
+    def delete(self, *a, **kw):  # type: ignore[no-untyped-def]
+        return self.open(*a, method="DELETE", **kw)
+
+
+@pytest.fixture
+def as_role(client, accounts):  # type: ignore[no-untyped-def]
+    return lambda role: ClientAs(client, accounts[role])

@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 
 from catalog.results import STATES, Result
 from catalog.search import SORTS, SearchQuery, facet_counts, search
+from server.auth import current_actor
 from server.db import db_session
 from server.i18n import t
 from server.web.labels import CODE_LIST_OF, Labels, facet_value_label
@@ -62,7 +63,7 @@ class BrowseState:
 
     def query(self) -> SearchQuery:
         return SearchQuery(q=self.q, filters={k: list(v) for k, v in self.filters.items()}, sort=self.sort,
-                           page=self.page, per_page=self.per_page)
+                           page=self.page, per_page=self.per_page, actor=current_actor())
 
     def params(self, *, paging: bool = True) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []

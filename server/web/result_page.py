@@ -7,9 +7,11 @@ from typing import Any
 from flask import render_template
 from sqlalchemy import select
 
+from catalog.access import ensure_readable
 from catalog.result_fields import IP_KINDS
 from catalog.result_store import get_result
 from catalog.results import ResultEvent
+from server.auth import current_actor
 from server.db import db_session
 from server.web.labels import Labels
 
@@ -19,7 +21,7 @@ TRL_LEVELS = range(1, 10)
 def result_page(result_id: str) -> str:
     """成果详情 / One result. An unknown id raises NotFound, which the error handler shows as the 404 page."""
     session = db_session()
-    result = get_result(session, result_id)
+    result = ensure_readable(current_actor(), get_result(session, result_id))
     labels = Labels.load(session, [*result.region_codes, *filter(None, [result.source_province])])
     events = list(session.scalars(
         select(ResultEvent).where(ResultEvent.result_id == result.id).order_by(ResultEvent.at, ResultEvent.id)))

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from catalog.access import SYSTEM
 from catalog.errors import ValidationFailed
 from catalog.lifecycle import transition
 from catalog.result_export import (
@@ -47,7 +48,7 @@ def export_csv(session: Session, query: SearchQuery) -> bytes:
 
 def test_csv_export__opens_in_excel__bom_crlf_chinese_numbers_and_quoting(session: Session,
                                                                          results: list[Result]) -> None:
-    raw = export_csv(session, SearchQuery(sort="name"))
+    raw = export_csv(session, SearchQuery(actor=SYSTEM, sort="name"))
     assert raw.startswith(b"\xef\xbb\xbf")
     text = raw[3:].decode("utf-8")
     assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "").replace('\n机收', "")
@@ -67,16 +68,17 @@ def test_csv_export__opens_in_excel__bom_crlf_chinese_numbers_and_quoting(sessio
 
 def test_csv_export__takes_the_list_filters(session: Session, results: list[Result]) -> None:
     rows = list(csv.DictReader(io.StringIO(
-        export_csv(session, SearchQuery(filters={"state": ["submitted"]}))[3:].decode("utf-8"))))
+        export_csv(session, SearchQuery(actor=SYSTEM, filters={"state": ["submitted"]}))[3:].decode("utf-8"))))
     assert [r["成果名称"] for r in rows] == ["高蛋白大豆新品种中黄301"]
-    rows = list(csv.DictReader(io.StringIO(export_csv(session, SearchQuery(q="玉米"))[3:].decode("utf-8"))))
+    out = export_csv(session, SearchQuery(actor=SYSTEM, q="玉米"))
+    rows = list(csv.DictReader(io.StringIO(out[3:].decode("utf-8"))))
     assert [r["成果名称"] for r in rows] == ["耐密高产玉米新品种郑单1002"]
 
 
 def test_xlsx_export__real_numbers_datetimes_and_one_sheet_per_repeated_group(session: Session,
                                                                               results: list[Result]) -> None:
     buf = io.BytesIO()
-    assert write_xlsx(session, export_ids(session, SearchQuery(sort="name")), buf) == 2
+    assert write_xlsx(session, export_ids(session, SearchQuery(actor=SYSTEM, sort="name")), buf) == 2
     wb = openpyxl.load_workbook(io.BytesIO(buf.getvalue()))
     assert wb.sheetnames[:5] == ["成果", "完成单位", "适宜区域", "关键指标", "知识产权"]
     main = wb["成果"]
@@ -105,7 +107,7 @@ def test_xlsx_export__real_numbers_datetimes_and_one_sheet_per_repeated_group(se
 
 def test_xlsx_export__imports_back_unchanged(session: Session, results: list[Result]) -> None:
     buf = io.BytesIO()
-    write_xlsx(session, export_ids(session, SearchQuery(filters={"state": ["draft"]})), buf)
+    write_xlsx(session, export_ids(session, SearchQuery(actor=SYSTEM, filters={"state": ["draft"]})), buf)
     before = session.scalar(select(func.count()).select_from(Result))
     report = import_results(session, buf.getvalue(), "成果清单.xlsx", actor="t")
     assert (report.unchanged, report.created, report.updated, report.warnings) == (1, 0, 0, [])
@@ -114,7 +116,7 @@ def test_xlsx_export__imports_back_unchanged(session: Session, results: list[Res
 
 def test_export__more_results_than_the_cap__is_refused(session: Session, results: list[Result]) -> None:
     with pytest.raises(ValidationFailed) as exc:
-        export_ids(session, SearchQuery(), max_rows=1)
+        export_ids(session, SearchQuery(actor=SYSTEM), max_rows=1)
     assert exc.value.errors[0].code == "too_many_rows"
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
+from catalog.access import SYSTEM
 from catalog.db import make_engine
 from catalog.lifecycle import transition
 from catalog.results import Result
@@ -39,7 +40,7 @@ def corpus(session: Session) -> dict[str, str]:
 
 
 def names(session: Session, **kw) -> set[str]:  # type: ignore[no-untyped-def]
-    page = search(session, SearchQuery(per_page=100, **kw))
+    page = search(session, SearchQuery(actor=SYSTEM, per_page=100, **kw))
     assert page.total == len(page.items)
     return {r.name for r in page.items}
 
@@ -67,13 +68,14 @@ def test_search__chinese_text__finds_by_words_of_any_length(session, corpus, q, 
 
 
 def test_search__relevance__name_match_ranks_above_summary_match(session, corpus):
-    page = search(session, SearchQuery(q="玉米", per_page=10))
+    page = search(session, SearchQuery(actor=SYSTEM, q="玉米", per_page=10))
     assert page.items[-1].name == "小麦赤霉病绿色防控技术"
 
 
 @pytest.mark.parametrize("filters, expected", [
     ({"crop": ["maize"]}, {"耐密高产玉米新品种郑单958", "东北黑土区玉米秸秆还田技术规程"}),
-    ({"crop": ["maize", "soybean"]}, {"耐密高产玉米新品种郑单958", "东北黑土区玉米秸秆还田技术规程", "高蛋白大豆新品种中黄301"}),
+    ({"crop": ["maize", "soybean"]},
+     {"耐密高产玉米新品种郑单958", "东北黑土区玉米秸秆还田技术规程", "高蛋白大豆新品种中黄301"}),
     ({"crop": ["rice"]}, {"盐碱地水稻插秧机"}),                      # parent code finds rice_japonica
     ({"tech_field": ["TF02"]}, {"东北黑土区玉米秸秆还田技术规程"}),   # parent code finds TF0201
     ({"province": ["230000"]}, {"东北黑土区玉米秸秆还田技术规程", "高蛋白大豆新品种中黄301"}),
@@ -89,7 +91,7 @@ def test_search__facet_filters__and_across_or_within(session, corpus, filters, e
 
 
 def test_facet_counts__every_facet__counts_match_filtered_search(session, corpus):
-    q = SearchQuery(q="玉米")
+    q = SearchQuery(actor=SYSTEM, q="玉米")
     counts = facet_counts(session, q)
     assert set(counts) == set(FACETS)
     assert counts["crop"] == {"maize": 2, "wheat": 1}
@@ -98,18 +100,18 @@ def test_facet_counts__every_facet__counts_match_filtered_search(session, corpus
     assert counts["trl"] == {"9": 1, "7": 2}
     for facet, values in counts.items():
         for value, n in values.items():
-            filtered = search(session, SearchQuery(q="玉米", filters={facet: [value]}, per_page=1))
+            filtered = search(session, SearchQuery(actor=SYSTEM, q="玉米", filters={facet: [value]}, per_page=1))
             assert filtered.total == n, (facet, value)
 
 
 def test_search__pages_and_sorts(session, corpus):
-    first = search(session, SearchQuery(sort="name", per_page=2, page=1))
-    second = search(session, SearchQuery(sort="name", per_page=2, page=2))
-    third = search(session, SearchQuery(sort="name", per_page=2, page=3))
+    first = search(session, SearchQuery(actor=SYSTEM, sort="name", per_page=2, page=1))
+    second = search(session, SearchQuery(actor=SYSTEM, sort="name", per_page=2, page=2))
+    third = search(session, SearchQuery(actor=SYSTEM, sort="name", per_page=2, page=3))
     assert first.total == 5 and len(third.items) == 1
     all_names = [r.name for r in first.items + second.items + third.items]
     assert len(set(all_names)) == 5 and all_names == sorted(all_names)
-    newest = search(session, SearchQuery(sort="date", per_page=1))
+    newest = search(session, SearchQuery(actor=SYSTEM, sort="date", per_page=1))
     assert newest.items[0].name == "高蛋白大豆新品种中黄301"  # changed last (submitted)
 
 
@@ -127,8 +129,8 @@ def test_search__sqlite_and_postgis__same_answers(sqlite_url, postgis_url):
                 make_result(s, name, **fields)
             s.commit()
             answers.append([
-                (names(s, q=q, filters=f), facet_counts(s, SearchQuery(q=q, filters=f)),
-                 [r.name for r in search(s, SearchQuery(q=q, filters=f, sort="name")).items])
+                (names(s, q=q, filters=f), facet_counts(s, SearchQuery(actor=SYSTEM, q=q, filters=f)),
+                 [r.name for r in search(s, SearchQuery(actor=SYSTEM, q=q, filters=f, sort="name")).items])
                 for q, f in QUERIES
             ])
         engine.dispose()

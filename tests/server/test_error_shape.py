@@ -36,21 +36,21 @@ def test_error__wrong_method__405_shape_with_allow(client):
     assert "GET" in resp.headers["Allow"]
 
 
-def test_error__schema_validation__422_with_fields(client):
-    err = assert_shape(client.post("/api/results", json={"name": 5, "trl": "x", "what": 1}), 422,
+def test_error__schema_validation__422_with_fields(as_role):
+    err = assert_shape(as_role("ministry_officer").post("/api/results", json={"name": 5, "trl": "x", "what": 1}), 422,
                        "validation_failed")
     assert {e["field"] for e in err["errors"]} == {"name", "trl", "what"}
     assert {e["code"] for e in err["errors"] if e["field"] == "what"} == {"unknown_field"}
 
 
-def test_error__domain_validation__422_with_fields(client):
-    err = assert_shape(client.post("/api/results", json={"name": "x", "tech_fields": ["TF99"]}), 422,
-                       "validation_failed")
+def test_error__domain_validation__422_with_fields(as_role):
+    resp = as_role("ministry_officer").post("/api/results", json={"name": "x", "tech_fields": ["TF99"]})
+    err = assert_shape(resp, 422, "validation_failed")
     assert err["errors"][0]["field"] == "tech_fields" and err["errors"][0]["code"] == "unknown_code"
 
 
-def test_error__malformed_json__400_shape(client):
-    resp = client.post("/api/results", data="{not json", content_type="application/json")
+def test_error__malformed_json__400_shape(as_role):
+    resp = as_role("ministry_officer").post("/api/results", data="{not json", content_type="application/json")
     assert_shape(resp, 400, "bad_request")
 
 
@@ -59,11 +59,27 @@ def test_error__bad_query_parameter__422_shape(client):
     assert {e["field"] for e in err["errors"]} >= {"per_page"}
 
 
-def test_error__illegal_transition__409_shape(client):
-    rid = client.post("/api/results", json={"name": "x", "tech_fields": ["TF01"]}).get_json()["id"]
-    err = assert_shape(client.post(f"/api/results/{rid}/transitions", json={"action": "publish"}), 409,
+def test_error__illegal_transition__409_shape(as_role):
+    holder, reviewer = as_role("result_holder"), as_role("reviewer")
+    rid = holder.post("/api/results", json={"name": "x", "summary": "s", "tech_fields": ["TF01"],
+                                            "industry_types": ["IT0103"], "institutions": ["河南农业大学"]}
+                      ).get_json()["id"]
+    err = assert_shape(reviewer.post(f"/api/results/{rid}/transitions", json={"action": "approve"}), 404,
+                       "not_found")  # a draft is its holder's alone
+    err = assert_shape(holder.post(f"/api/results/{rid}/transitions", json={"action": "withdraw", "comment": "x"}),
+                       403, "forbidden")
+    assert holder.post(f"/api/results/{rid}/transitions", json={"action": "submit"}).status_code == 200
+    err = assert_shape(holder.post(f"/api/results/{rid}/transitions", json={"action": "submit"}), 409,
                        "illegal_transition")
-    assert err["details"]["allowed"] == ["submit"]
+    assert err["details"]["allowed"] == ["return", "approve"]
+
+
+def test_error__not_signed_in__401_shape(client):
+    assert_shape(client.post("/api/results", json={"name": "x"}), 401, "unauthorized")
+
+
+def test_error__bad_token__401_shape(client):
+    assert_shape(client.get("/api/results", headers={"Authorization": "Bearer nope"}), 401, "invalid_token")
 
 
 DOMAIN_ERRORS = [

@@ -6,22 +6,24 @@ NEW = {"name": "耐密高产玉米新品种", "summary": "黄淮海夏播区", "
        "key_figures": [{"name": "增产", "value": 8.6, "unit": "%"}]}
 
 
-def create(client, **over):  # type: ignore[no-untyped-def]
-    resp = client.post("/api/results", json={**NEW, **over})
+def create(holder, **over):  # type: ignore[no-untyped-def]
+    resp = holder.post("/api/results", json={**NEW, **over})
     assert resp.status_code == 201, resp.get_json()
     return resp.get_json()
 
 
-def test_create_then_read__round_trips_fields(client):
-    made = create(client)
-    got = client.get(f"/api/results/{made['id']}").get_json()
+def test_create_then_read__round_trips_fields(as_role):
+    holder = as_role("result_holder")
+    made = create(holder)
+    got = holder.get(f"/api/results/{made['id']}").get_json()
     assert got == made
     assert got["state"] == "draft" and got["allowed_actions"] == ["submit"]
     assert got["ip"] == {"variety_rights": ["CNA20190001"]}
     assert got["key_figures"][0]["value"] == 8.6
 
 
-def test_patch__edits_fields_and_bumps_version(client):
+def test_patch__edits_fields_and_bumps_version(as_role):
+    client = as_role("result_holder")
     made = create(client)
     resp = client.patch(f"/api/results/{made['id']}", json={"trl": 9, "crops": ["maize", "wheat"], "version": 1})
     assert resp.status_code == 200
@@ -30,7 +32,8 @@ def test_patch__edits_fields_and_bumps_version(client):
     assert body["name"] == NEW["name"]  # untouched fields stay
 
 
-def test_patch__stale_version__409_and_nothing_changed(client):
+def test_patch__stale_version__409_and_nothing_changed(as_role):
+    client = as_role("result_holder")
     made = create(client)
     client.patch(f"/api/results/{made['id']}", json={"trl": 9})
     resp = client.patch(f"/api/results/{made['id']}", json={"trl": 5, "version": 1})
@@ -38,7 +41,8 @@ def test_patch__stale_version__409_and_nothing_changed(client):
     assert client.get(f"/api/results/{made['id']}").get_json()["trl"] == 9
 
 
-def test_patch__invalid_field__422_and_nothing_changed(client):
+def test_patch__invalid_field__422_and_nothing_changed(as_role):
+    client = as_role("result_holder")
     made = create(client)
     resp = client.patch(f"/api/results/{made['id']}", json={"trl": 12, "name": "新名字"})
     assert resp.status_code == 422
@@ -46,19 +50,21 @@ def test_patch__invalid_field__422_and_nothing_changed(client):
     assert got["name"] == NEW["name"] and got["trl"] == 8 and got["version"] == 1
 
 
-def test_transitions__lifecycle_and_history(client):
-    rid = create(client)["id"]
-    assert client.post(f"/api/results/{rid}/transitions", json={"action": "submit"}).status_code == 200
-    resp = client.post(f"/api/results/{rid}/transitions", json={"action": "return"})
+def test_transitions__lifecycle_and_history(as_role):
+    holder, reviewer = as_role("result_holder"), as_role("reviewer")
+    rid = create(holder)["id"]
+    assert holder.post(f"/api/results/{rid}/transitions", json={"action": "submit"}).status_code == 200
+    resp = reviewer.post(f"/api/results/{rid}/transitions", json={"action": "return"})
     assert resp.status_code == 422  # a return needs a comment
-    resp = client.post(f"/api/results/{rid}/transitions", json={"action": "return", "comment": "补充数据"})
+    resp = reviewer.post(f"/api/results/{rid}/transitions", json={"action": "return", "comment": "补充数据"})
     assert resp.get_json()["state"] == "draft" and resp.get_json()["review_comment"] == "补充数据"
-    history = client.get(f"/api/results/{rid}/history").get_json()
+    history = holder.get(f"/api/results/{rid}/history").get_json()
     assert [h["action"] for h in history] == ["create", "submit", "return"]
-    assert history[-1]["comment"] == "补充数据" and history[-1]["actor"]
+    assert history[-1]["comment"] == "补充数据" and history[-1]["actor"] == "u_reviewer"
 
 
-def test_list__search_facets_and_pages(client):
+def test_list__search_facets_and_pages(as_role):
+    client = as_role("result_holder")  # reads its own drafts
     for i in range(5):
         create(client, name=f"玉米新品种{i}号")
     create(client, name="大豆新品种", crops=["soybean"], industry_types=["IT0104"])

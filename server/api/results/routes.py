@@ -8,11 +8,11 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 from sqlalchemy import select
 
+from catalog.access import ensure_can_create, ensure_readable, ensure_result_writable
 from catalog.lifecycle import allowed_actions, transition
 from catalog.result_store import create_result, get_result, update_result
 from catalog.results import Result, ResultEvent
 from catalog.search import SearchQuery, facet_counts, search
-from server.actor import current_actor
 from server.api.results.schemas import (
     FACET_PARAMS,
     FacetCountsSchema,
@@ -24,6 +24,7 @@ from server.api.results.schemas import (
     SearchArgsSchema,
     TransitionSchema,
 )
+from server.auth import current_actor, login_required
 from server.db import db_session
 
 blp = Blueprint("results", __name__, url_prefix="/api/results", description="科技成果 / Research results")
@@ -53,7 +54,7 @@ def search_query(args: dict[str, Any]) -> SearchQuery:
     """The domain query from parsed arguments."""
     filters = {k: [str(v) for v in args[k]] for k in FACET_PARAMS if args.get(k)}
     return SearchQuery(q=args["q"], filters=filters, sort=args["sort"], page=args["page"],
-                       per_page=args["per_page"])
+                       per_page=args["per_page"], actor=current_actor())
 
 
 @blp.route("")
@@ -73,10 +74,12 @@ class Results(MethodView):
 
     @blp.arguments(ResultWriteSchema)
     @blp.response(201, ResultSchema)
+    @login_required
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """新建成果（草稿）/ Create a result (draft)"""
         session = db_session()
-        result = create_result(session, data, current_actor())
+        ensure_can_create(current_actor(), data)
+        result = create_result(session, data, current_actor().name)
         session.commit()
         return result_dict(result)
 
@@ -96,15 +99,19 @@ class ResultItem(MethodView):
     @blp.response(200, ResultSchema)
     def get(self, result_id: str) -> dict[str, Any]:
         """一条成果 / One result"""
-        return result_dict(get_result(db_session(), result_id))
+        return result_dict(ensure_readable(current_actor(), get_result(db_session(), result_id)))
 
     @blp.arguments(ResultEditSchema)
     @blp.response(200, ResultSchema)
+    @login_required
     def patch(self, data: dict[str, Any], result_id: str) -> dict[str, Any]:
         """修改成果（草稿或已提交）/ Edit a draft or submitted result"""
         session = db_session()
         version = data.pop("version", None)
-        result = update_result(session, get_result(session, result_id), data, current_actor(), version)
+        result = ensure_result_writable(current_actor(), get_result(session, result_id), "edit")
+        if "institutions" in data:
+            ensure_can_create(current_actor(), data)  # a holder cannot hand its result to someone else
+        result = update_result(session, result, data, current_actor().name, version)
         session.commit()
         return result_dict(result)
 
@@ -112,11 +119,12 @@ class ResultItem(MethodView):
 @blp.route("/<result_id>/transitions", methods=["POST"])
 @blp.arguments(TransitionSchema)
 @blp.response(200, ResultSchema)
+@login_required
 def result_transition(data: dict[str, Any], result_id: str) -> dict[str, Any]:
     """变更成果状态（提交、退回、审核通过、撤回）/ Move a result through its lifecycle"""
     session = db_session()
-    result = transition(session, get_result(session, result_id), data["action"], current_actor(),
-                        data.get("comment"))
+    result = ensure_result_writable(current_actor(), get_result(session, result_id), data["action"])
+    result = transition(session, result, data["action"], current_actor().name, data.get("comment"))
     session.commit()
     return result_dict(result)
 
@@ -126,7 +134,7 @@ def result_transition(data: dict[str, Any], result_id: str) -> dict[str, Any]:
 def result_history(result_id: str) -> list[ResultEvent]:
     """成果操作记录 / Who did what to a result, and when"""
     session = db_session()
-    get_result(session, result_id)
+    ensure_readable(current_actor(), get_result(session, result_id))
     return list(session.scalars(
         select(ResultEvent).where(ResultEvent.result_id == result_id).order_by(ResultEvent.at)))
 

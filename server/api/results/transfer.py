@@ -22,9 +22,9 @@ from catalog.result_export import (
 )
 from catalog.result_import import import_results
 from catalog.result_io import content_disposition
-from server.actor import current_actor
 from server.api.results.routes import blp, search_query
 from server.api.results.schemas import SearchArgsSchema
+from server.auth import current_actor, login_required
 from server.db import db_session
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -82,6 +82,7 @@ class ImportReportSchema(Schema):
 @blp.route("/import", methods=["POST"])
 @blp.arguments(ImportSchema, location="files")
 @blp.response(200, ImportReportSchema)
+@login_required
 def import_results_file(form: dict[str, Any]) -> dict[str, Any]:
     """批量导入成果（有错误时不导入任何数据）/ Import results from XLSX or CSV"""
     upload = form["file"]

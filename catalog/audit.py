@@ -1,0 +1,130 @@
+"""The audit log: every write of an audited record, on every path, with who, when, what, before and after.
+
+Recorded in one place — an ``after_flush`` hook on every Session — so no path (API, page, command line,
+importer, sync) can write without a trace. The path declares who acts with :func:`act_as` before it writes;
+a flush that changes an audited record with nobody declared is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+from sqlalchemy import JSON, String, event, insert, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import get_history
+
+from catalog.access import Actor
+from catalog.db import Base, new_id, timestamp, utcnow
+
+ACTOR_KEY = "yx_actor"
+REDACTED = {"password_hash", "secret_hash"}
+# Tables whose writes are audited: everything users change. Reference data loads are not (they are data files).
+AUDITED_TABLES: set[str] = {"result", "result_code", "result_region", "user_account", "role_grant", "token",
+                            "site", "site_division", "site_list"}
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entry"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    at: Mapped[timestamp]
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    actor_id: Mapped[str | None] = mapped_column(String(36))
+    channel: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))  # insert, update, delete
+    entity: Mapped[str] = mapped_column(String(32), index=True)
+    entity_id: Mapped[str] = mapped_column(String(128), index=True)
+    # The division the record belongs to, so officers read the log of their own scope.
+    scope_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class NoActor(RuntimeError):
+    """An audited record was written with nobody declared as acting."""
+
+
+def act_as(session: Session, actor: Actor) -> Session:
+    """Declare who writes through ``session`` (kept until changed)."""
+    session.info[ACTOR_KEY] = actor
+    return session
+
+
+def current_actor(session: Session) -> Actor | None:
+    return session.info.get(ACTOR_KEY)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if hasattr(value, "wkt"):
+        wkt = value.wkt
+        return wkt if len(wkt) < 2000 else wkt[:2000] + "…"
+    return value
+
+
+def _columns(obj: Any) -> dict[str, Any]:
+    mapper = inspect(obj).mapper
+    return {c.key: ("***" if c.key in REDACTED else _plain(getattr(obj, c.key))) for c in mapper.column_attrs}
+
+
+def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for attr in inspect(obj).mapper.column_attrs:
+        hist = get_history(obj, attr.key)
+        if hist.has_changes() and (hist.deleted or hist.added):
+            old = hist.deleted[0] if hist.deleted else None
+            new = hist.added[0] if hist.added else None
+            if old != new:
+                redact = attr.key in REDACTED
+                before[attr.key] = "***" if redact else _plain(old)
+                after[attr.key] = "***" if redact else _plain(new)
+    return before, after
+
+
+def _identity(obj: Any) -> str:
+    pk = inspect(obj).mapper.primary_key_from_instance(obj)
+    return "/".join(str(v) for v in pk)
+
+
+def _scope_of(obj: Any) -> str | None:
+    for attr in ("county_code", "source_province", "province_code", "division_code", "place_code"):
+        value = getattr(obj, attr, None)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+@event.listens_for(Session, "after_flush")
+def _record(session: Session, _flush_context: Any) -> None:
+    # after_flush: primary keys are known, while new/dirty/deleted and attribute history still show the change.
+    rows: list[dict[str, Any]] = []
+    changed = [("insert", o) for o in session.new] + [("update", o) for o in session.dirty] + \
+        [("delete", o) for o in session.deleted]
+    for action, obj in changed:
+        table = getattr(obj, "__tablename__", None)
+        if table not in AUDITED_TABLES:
+            continue
+        if action == "update":
+            before, after = _changes(obj)
+            if not after:
+                continue
+        elif action == "insert":
+            before, after = {}, _columns(obj)
+        else:
+            before, after = _columns(obj), {}
+        actor = current_actor(session)
+        if actor is None:
+            raise NoActor(f"{action} of {table} with no actor declared (catalog.audit.act_as)")
+        rows.append({"id": new_id(), "at": utcnow(), "actor": actor.name, "actor_id": actor.user_id,
+                     "channel": actor.channel, "action": action, "entity": table, "entity_id": _identity(obj),
+                     "scope_code": _scope_of(obj), "before": before or None, "after": after or None})
+    if rows:
+        session.connection().execute(insert(AuditEntry), rows)
