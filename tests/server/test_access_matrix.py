@@ -1,0 +1,215 @@
+"""Every /api route, every role, against the one written access matrix in docs/access.md.
+
+The rows come from the app's URL map: a route without a row in the matrix fails. Each request gets fresh
+records, so one role's write never changes what the next role meets.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from sqlalchemy.orm import Session
+
+from catalog.access import operator
+from catalog.audit import act_as
+from catalog.lifecycle import transition
+from catalog.result_store import create_result
+from tests.conftest import ROLE_SCOPES, _admin_execute
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "access.md"
+ROLES = ["anonymous", *ROLE_SCOPES]
+
+
+def read_matrix() -> dict[str, dict[str, str]]:
+    rows: dict[str, dict[str, str]] = {}
+    header: list[str] | None = None
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("| "):
+            continue
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[0] == "endpoint":
+            header = cells[1:]
+            continue
+        if header and re.match(r"(GET|POST|PATCH|PUT|DELETE) /", cells[0]):
+            rows[cells[0]] = dict(zip(header, cells[1:], strict=True))
+    assert header == ROLES, "the matrix columns must be the roles, in order"
+    return rows
+
+
+MATRIX = read_matrix()
+
+
+def route_of(row: str) -> str:
+    return row.split(" · ")[0]
+
+
+BASE = {"summary": "示范效果好", "tech_fields": ["TF01"], "industry_types": ["IT0103"], "crops": ["maize"]}
+
+
+@dataclass
+class Ctx:
+    session: Session
+
+    def result(self, kind: str) -> str:
+        """A fresh record of ``kind``, made by the test operator."""
+        name = f"{kind}-{uuid.uuid4().hex[:6]}"
+        if kind == "own draft":
+            r = create_result(self.session, {**BASE, "name": name, "institutions": ["河南农业大学"]}, "test")
+        elif kind == "published":
+            r = create_result(self.session, {**BASE, "name": name, "institutions": ["中国农业大学"]}, "test")
+            for step in ("submit", "approve", "publish"):
+                transition(self.session, r, step, "test")
+        elif kind == "submitted national":
+            r = create_result(self.session, {**BASE, "name": name, "institutions": ["河南农业大学"]}, "test")
+            transition(self.session, r, "submit", "test")
+        elif kind in ("submitted local", "reviewed local"):
+            r = create_result(self.session, {**BASE, "name": name, "institutions": ["中国农业大学"],
+                                             "source": "local", "source_province": "410000"}, "test")
+            transition(self.session, r, "submit", "test")
+            if kind == "reviewed local":
+                transition(self.session, r, "approve", "test")
+        else:
+            raise KeyError(kind)
+        self.session.commit()
+        return r.id
+
+
+def import_file() -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["成果名称", "成果简介", "完成单位", "技术领域", "服务产业类型"])
+    ws.append([f"导入成果{uuid.uuid4().hex[:6]}", "简介", "河南农业大学", "TF01", "IT0103"])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+Request = tuple[str, str, dict[str, Any]]
+BUILDERS: dict[str, Callable[[Ctx], Request]] = {
+    "GET /api/openapi.json": lambda c: ("GET", "/api/openapi.json", {}),
+    "GET /api/codelists": lambda c: ("GET", "/api/codelists", {}),
+    "GET /api/codelists/<list_id>": lambda c: ("GET", "/api/codelists/crop", {}),
+    "GET /api/divisions": lambda c: ("GET", "/api/divisions?level=province", {}),
+    "GET /api/divisions/<code>": lambda c: ("GET", "/api/divisions/410102", {}),
+    "GET /api/divisions/<code>/boundary": lambda c: ("GET", "/api/divisions/410102/boundary", {}),
+    "GET /api/sites": lambda c: ("GET", "/api/sites?kind=park", {}),
+    "GET /api/sites/<site_id>": lambda c: ("GET", "/api/sites/NASTP001", {}),
+    "GET /api/site-lists": lambda c: ("GET", "/api/site-lists", {}),
+    "GET /api/site-lists/<list_id>": lambda c: ("GET", "/api/site-lists/KC", {}),
+    "GET /api/results": lambda c: ("GET", "/api/results?q=玉米&facets=1", {}),
+    "GET /api/results/facets": lambda c: ("GET", "/api/results/facets?crop=maize", {}),
+    "POST /api/results · national, 河南农业大学": lambda c: (
+        "POST", "/api/results", {"json": {**BASE, "name": "新品种", "institutions": ["河南农业大学"]}}),
+    "POST /api/results · local 河南, 中国农业大学": lambda c: (
+        "POST", "/api/results", {"json": {**BASE, "name": "地方成果", "institutions": ["中国农业大学"],
+                                          "source": "local", "source_province": "410000"}}),
+    "GET /api/results/<result_id> · published": lambda c: ("GET", f"/api/results/{c.result('published')}", {}),
+    "GET /api/results/<result_id> · own draft": lambda c: ("GET", f"/api/results/{c.result('own draft')}", {}),
+    "GET /api/results/<result_id> · submitted local": lambda c: (
+        "GET", f"/api/results/{c.result('submitted local')}", {}),
+    "PATCH /api/results/<result_id> · own draft": lambda c: (
+        "PATCH", f"/api/results/{c.result('own draft')}", {"json": {"trl": 7}}),
+    "PATCH /api/results/<result_id> · published": lambda c: (
+        "PATCH", f"/api/results/{c.result('published')}", {"json": {"trl": 7}}),
+    "POST /api/results/<result_id>/transitions · submit own draft": lambda c: (
+        "POST", f"/api/results/{c.result('own draft')}/transitions",
+        {"json": {"action": "submit"}}),
+    "POST /api/results/<result_id>/transitions · approve submitted national": lambda c: (
+        "POST", f"/api/results/{c.result('submitted national')}/transitions", {"json": {"action": "approve"}}),
+    "POST /api/results/<result_id>/transitions · withdraw reviewed local": lambda c: (
+        "POST", f"/api/results/{c.result('reviewed local')}/transitions",
+        {"json": {"action": "withdraw", "comment": "不再推荐"}}),
+    "POST /api/results/<result_id>/transitions · withdraw published": lambda c: (
+        "POST", f"/api/results/{c.result('published')}/transitions",
+        {"json": {"action": "withdraw", "comment": "不再推荐"}}),
+    "GET /api/results/<result_id>/history · own draft": lambda c: (
+        "GET", f"/api/results/{c.result('own draft')}/history", {}),
+    "GET /api/results/<result_id>/history · published": lambda c: (
+        "GET", f"/api/results/{c.result('published')}/history", {}),
+    "POST /api/results/import · one national row of 河南农业大学": lambda c: (
+        "POST", "/api/results/import",
+        {"data": {"file": (io.BytesIO(import_file()), "成果.xlsx")}, "content_type": "multipart/form-data"}),
+    "GET /api/results/export.xlsx": lambda c: ("GET", "/api/results/export.xlsx?crop=maize", {}),
+    "GET /api/results/export.csv": lambda c: ("GET", "/api/results/export.csv?crop=maize", {}),
+    "GET /api/results/template.xlsx": lambda c: ("GET", "/api/results/template.xlsx", {}),
+    "GET /api/results/template.csv": lambda c: ("GET", "/api/results/template.csv", {}),
+}
+
+
+def api_routes(app) -> set[str]:  # type: ignore[no-untyped-def]
+    out = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/") or rule.endpoint.startswith("web."):
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            out.add(f"{method} {rule.rule}")
+    return out
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def matrix_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One database per engine for the whole matrix (fresh records per request keep the cases apart)."""
+    from server import create_app
+
+    drop = None
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("matrix") / "m.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        admin, template = request.getfixturevalue("postgis_template")
+        name = f"yx_mx_{uuid.uuid4().hex[:10]}"
+        _admin_execute(admin, f"CREATE DATABASE {name} TEMPLATE {template}")
+        url = admin.set(database=name).render_as_string(hide_password=False)
+        drop = (admin, name)
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "t",
+                      "INSTANCE_PATH": str(tmp_path_factory.mktemp("inst")),
+                      "RATELIMIT_ENABLED": False})
+    yield app
+    app.extensions["yx_engine"].dispose()
+    if drop:
+        _admin_execute(drop[0], f"DROP DATABASE IF EXISTS {drop[1]} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def headers(matrix_app) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    from catalog.accounts import create_user, issue_token
+
+    out: dict[str, dict[str, str]] = {"anonymous": {}}
+    with act_as(Session(matrix_app.extensions["yx_engine"]), operator("test")) as s, s.begin():
+        for role, scope in ROLE_SCOPES.items():
+            user = create_user(s, f"m_{role}", "correct horse battery", roles=[(role, scope)])
+            out[role] = {"Authorization": f"Bearer {issue_token(s, user, 'api', 'matrix')[1]}"}
+    return out
+
+
+def test_matrix__every_api_route_has_a_row_and_every_row_a_route(matrix_app):
+    routes = api_routes(matrix_app)
+    documented = {route_of(r) for r in MATRIX}
+    assert sorted(routes - documented) == [], "routes without a row in docs/access.md"
+    assert sorted(documented - routes) == [], "rows in docs/access.md for routes that do not exist"
+    assert set(MATRIX) == set(BUILDERS), "every row needs a request in BUILDERS"
+
+
+@pytest.mark.parametrize("row", sorted(MATRIX))
+def test_matrix__row__each_role_gets_the_documented_answer(matrix_app, headers, row):
+    client = matrix_app.test_client()
+    got: dict[str, str] = {}
+    with act_as(Session(matrix_app.extensions["yx_engine"]), operator("test")) as s:
+        ctx = Ctx(s)
+        for role in ROLES:
+            method, path, kwargs = BUILDERS[row](ctx)
+            resp = client.open(path, method=method, headers=headers[role], **kwargs)
+            got[role] = "✓" if 200 <= resp.status_code < 300 else str(resp.status_code)
+            if got[role] != "✓":
+                assert resp.is_json and resp.get_json()["error"]["code"], (role, resp.data[:200])
+    assert got == MATRIX[row]
