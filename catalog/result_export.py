@@ -22,10 +22,12 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.access import Actor
 from catalog.codelists import Code, CodeList, all_codes, current_codes
 from catalog.divisions import Division
 from catalog.errors import FieldError, ValidationFailed
 from catalog.lifecycle import STATE_NAMES
+from catalog.privacy import contact_phone
 from catalog.result_fields import CODE_FIELDS, IP_KINDS
 from catalog.result_io import (
     COLUMNS,
@@ -121,9 +123,11 @@ class OutColumn:
     kind: str = "text"  # text | int | datetime
 
 
-def _field_value(col: Column, labels: Labels) -> list[OutColumn]:
+def _field_value(col: Column, labels: Labels, actor: Actor) -> list[OutColumn]:
     """The export column(s) of one import column: codes get a name column beside them."""
     f = col.field
+    if f == "contact_phone":
+        return [OutColumn(col.header, lambda r: contact_phone(actor, r), 16)]
     if col.kind == "codes":
         dim, list_id = CODE_FIELDS[f]
         return [OutColumn(col.header, lambda r: LIST_SEPARATOR.join(r.codes_of(dim))),
@@ -154,10 +158,10 @@ def _field_value(col: Column, labels: Labels) -> list[OutColumn]:
     return [OutColumn(col.header, lambda r: getattr(r, f), width)]
 
 
-def main_columns(labels: Labels) -> list[OutColumn]:
+def main_columns(labels: Labels, actor: Actor) -> list[OutColumn]:
     out = [OutColumn("成果ID", lambda r: r.id, 38)]
     for col in COLUMNS:
-        out.extend(_field_value(col, labels))
+        out.extend(_field_value(col, labels, actor))
     out += [
         OutColumn("状态", lambda r: STATE_NAMES.get(r.state, r.state), 10),
         OutColumn("版本", lambda r: r.version, 8, "int"),
@@ -173,9 +177,9 @@ def main_columns(labels: Labels) -> list[OutColumn]:
 # ---------------------------------------------------------------------------------------------------- writers
 
 
-def csv_export(session: Session, ids: list[str]) -> Iterator[bytes]:
-    """The main sheet as CSV bytes, produced a chunk of results at a time."""
-    cols = main_columns(Labels(session))
+def csv_export(session: Session, ids: list[str], actor: Actor) -> Iterator[bytes]:
+    """The main sheet as CSV bytes, produced a chunk of results at a time (phones masked as ``actor`` sees them)."""
+    cols = main_columns(Labels(session), actor)
 
     def rows() -> Iterator[list[Any]]:
         yield [c.header for c in cols]
@@ -209,10 +213,11 @@ def _letter(i: int) -> str:
     return str(get_column_letter(i))
 
 
-def write_xlsx(session: Session, ids: list[str], out: IO[bytes], query: SearchQuery | None = None) -> int:
+def write_xlsx(session: Session, ids: list[str], out: IO[bytes], actor: Actor,
+               query: SearchQuery | None = None) -> int:
     """Write the results of ``ids`` as an XLSX workbook to ``out``; returns the number of results."""
     labels = Labels(session)
-    cols = main_columns(labels)
+    cols = main_columns(labels, actor)
     wb = Workbook(write_only=True)
     main = _sheet(wb, "成果", [(c.header, c.width) for c in cols])
     link = [("成果ID", 38), ("成果名称", 40)]

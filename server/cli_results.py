@@ -118,9 +118,9 @@ def results_export(out: Path, q: str, sort: str, **facets: tuple[str, ...]) -> N
             raise SystemExit(1) from None
         with out.open("wb") as f:
             if ext == ".xlsx":
-                write_xlsx(s, ids, f, query)
+                write_xlsx(s, ids, f, cli_actor(), query)
             else:
-                for chunk in csv_export(s, ids):
+                for chunk in csv_export(s, ids, cli_actor()):
                     f.write(chunk)
     click.echo(f"已导出 {len(ids)} 条成果 / exported {len(ids)} results → {out}")
 

@@ -8,6 +8,7 @@ from flask import render_template
 from sqlalchemy import select
 
 from catalog.access import ensure_readable
+from catalog.privacy import contact_phone
 from catalog.result_fields import IP_KINDS
 from catalog.result_store import get_result
 from catalog.results import ResultEvent
@@ -29,4 +30,4 @@ def result_page(result_id: str) -> str:
     fields: dict[str, Any] = {dim: result.codes_of(dim) for dim in (
         "tech_field", "industry_type", "scenario", "crop", "land_scenario", "transfer_mode")}
     return render_template("result.html", r=result, labels=labels, events=events, ip=ip, codes=fields,
-                           trl_levels=TRL_LEVELS)
+                           trl_levels=TRL_LEVELS, phone=contact_phone(current_actor(), result))

@@ -43,7 +43,7 @@ def results(session: Session) -> list[Result]:
 
 
 def export_csv(session: Session, query: SearchQuery) -> bytes:
-    return b"".join(csv_export(session, export_ids(session, query)))
+    return b"".join(csv_export(session, export_ids(session, query), query.actor))
 
 
 def test_csv_export__opens_in_excel__bom_crlf_chinese_numbers_and_quoting(session: Session,
@@ -78,7 +78,7 @@ def test_csv_export__takes_the_list_filters(session: Session, results: list[Resu
 def test_xlsx_export__real_numbers_datetimes_and_one_sheet_per_repeated_group(session: Session,
                                                                               results: list[Result]) -> None:
     buf = io.BytesIO()
-    assert write_xlsx(session, export_ids(session, SearchQuery(actor=SYSTEM, sort="name")), buf) == 2
+    assert write_xlsx(session, export_ids(session, SearchQuery(actor=SYSTEM, sort="name")), buf, SYSTEM) == 2
     wb = openpyxl.load_workbook(io.BytesIO(buf.getvalue()))
     assert wb.sheetnames[:5] == ["成果", "完成单位", "适宜区域", "关键指标", "知识产权"]
     main = wb["成果"]
@@ -107,7 +107,8 @@ def test_xlsx_export__real_numbers_datetimes_and_one_sheet_per_repeated_group(se
 
 def test_xlsx_export__imports_back_unchanged(session: Session, results: list[Result]) -> None:
     buf = io.BytesIO()
-    write_xlsx(session, export_ids(session, SearchQuery(actor=SYSTEM, filters={"state": ["draft"]})), buf)
+    write_xlsx(session, export_ids(session, SearchQuery(actor=SYSTEM, filters={"state": ["draft"]})), buf,
+               SYSTEM)
     before = session.scalar(select(func.count()).select_from(Result))
     report = import_results(session, buf.getvalue(), "成果清单.xlsx", actor="t")
     assert (report.unchanged, report.created, report.updated, report.warnings) == (1, 0, 0, [])

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from catalog.access import ensure_can_create, ensure_readable, ensure_result_writable
 from catalog.lifecycle import allowed_actions, transition
+from catalog.privacy import contact_phone
 from catalog.result_store import create_result, get_result, update_result
 from catalog.results import Result, ResultEvent
 from catalog.search import SearchQuery, facet_counts, search
@@ -47,6 +48,7 @@ def result_dict(r: Result) -> dict[str, Any]:
         "transfer_modes": r.codes_of("transfer_mode"),
         "suitable_regions": r.region_codes,
         "allowed_actions": allowed_actions(r.state),
+        "contact_phone": contact_phone(current_actor(), r),  # masked unless the actor may see it in full
     }
 
 

@@ -132,7 +132,7 @@ def export_xlsx(args: dict[str, Any]) -> Response:
     ids, query = _export_ids(args)
     # Built in a temporary file (openpyxl's write-only mode keeps memory flat), then sent from disk.
     out = tempfile.TemporaryFile()
-    write_xlsx(db_session(), ids, out, query)
+    write_xlsx(db_session(), ids, out, current_actor(), query)
     return _send_file(out, XLSX_TYPE, *export_filename("xlsx"))
 
 
@@ -142,6 +142,7 @@ def export_xlsx(args: dict[str, Any]) -> Response:
 def export_csv(args: dict[str, Any]) -> Response:
     """导出成果清单（CSV）/ Export a result list to CSV"""
     ids, _query = _export_ids(args)
+    actor = current_actor()
     name, ascii_name = export_filename("csv")
     # The rows are read while the response streams, after the request's session is closed: the stream has its
     # own session, closed when the stream ends or the client goes away.
@@ -149,7 +150,7 @@ def export_csv(args: dict[str, Any]) -> Response:
 
     def body() -> Iterator[bytes]:
         try:
-            yield from csv_export(session, ids)
+            yield from csv_export(session, ids, actor)
         finally:
             session.close()
 
