@@ -25,7 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from server import api, auth, db, errors, i18n, web
+    from server import api, auth, db, errors, i18n, security, web
 
     db.init_app(app)
     auth.init_app(app)
@@ -33,4 +33,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app)
     web.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     return app
