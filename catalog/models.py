@@ -5,6 +5,7 @@ from catalog import (  # noqa: F401
     audit,
     codelists,
     divisions,
+    field,
     result_index,
     results,
     search_index,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 01:28:01.842059
+Create Date: 2026-11-28 01:35:38.340186
 """
 from __future__ import annotations
 
@@ -226,6 +226,44 @@ def upgrade() -> None:
     with op.batch_alter_table('token', schema=None) as batch_op:
         batch_op.create_index('ix_token_user', ['user_id', 'kind'], unique=False)
 
+    op.create_table('demo_plot',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('county_code', sa.String(length=6), nullable=False),
+    sa.Column('site_id', sa.String(length=32), nullable=True),
+    sa.Column('name', sa.String(length=128), nullable=False),
+    sa.Column('boundary', catalog.geometry.GeometryType('MULTIPOLYGON'), nullable=True),
+    sa.Column('source_crs', sa.String(length=16), nullable=False),
+    sa.Column('area_m2', sa.Float(), nullable=True),
+    sa.Column('crop', sa.String(length=32), nullable=False),
+    sa.Column('variety', sa.String(length=128), nullable=True),
+    sa.Column('result_id', sa.String(length=36), nullable=True),
+    sa.Column('land_scenario', sa.String(length=16), nullable=True),
+    sa.Column('demo_type', sa.String(length=16), nullable=False),
+    sa.Column('season', sa.String(length=32), nullable=False),
+    sa.Column('farmer_name', sa.String(length=64), nullable=True),
+    sa.Column('farmer_phone', sa.String(length=32), nullable=True),
+    sa.Column('farmer_id_no', sa.String(length=32), nullable=True),
+    sa.Column('cooperative', sa.String(length=128), nullable=True),
+    sa.Column('control_plot_id', sa.String(length=36), nullable=True),
+    sa.Column('flags', sa.JSON(), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('field_versions', sa.JSON(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('created_at', catalog.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', catalog.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.Column('updated_by', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['county_code'], ['division.code'], name=op.f('fk_demo_plot_county_code_division')),
+    sa.ForeignKeyConstraint(['result_id'], ['result.id'], name=op.f('fk_demo_plot_result_id_result')),
+    sa.ForeignKeyConstraint(['site_id'], ['site.id'], name=op.f('fk_demo_plot_site_id_site')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_demo_plot'))
+    )
+    with op.batch_alter_table('demo_plot', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_demo_plot_county_code'), ['county_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_demo_plot_result_id'), ['result_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_demo_plot_season'), ['season'], unique=False)
+
     op.create_table('result_code',
     sa.Column('result_id', sa.String(length=36), nullable=False),
     sa.Column('dimension', sa.String(length=16), nullable=False),
@@ -284,6 +322,107 @@ def upgrade() -> None:
     with op.batch_alter_table('site_division', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_site_division_division_code'), ['division_code'], unique=False)
 
+    op.create_table('observation',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('plot_id', sa.String(length=36), nullable=False),
+    sa.Column('county_code', sa.String(length=6), nullable=False),
+    sa.Column('observed_on', sa.Date(), nullable=True),
+    sa.Column('stage', sa.String(length=32), nullable=True),
+    sa.Column('notes', sa.Text(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('field_versions', sa.JSON(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('created_at', catalog.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', catalog.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.Column('updated_by', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['plot_id'], ['demo_plot.id'], name=op.f('fk_observation_plot_id_demo_plot')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_observation'))
+    )
+    with op.batch_alter_table('observation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_observation_county_code'), ['county_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_observation_plot_id'), ['plot_id'], unique=False)
+
+    op.create_table('photo',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('plot_id', sa.String(length=36), nullable=False),
+    sa.Column('county_code', sa.String(length=6), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('mime', sa.String(length=32), nullable=False),
+    sa.Column('taken_at', catalog.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lon', sa.Float(), nullable=True),
+    sa.Column('lat', sa.Float(), nullable=True),
+    sa.Column('caption', sa.Text(), nullable=True),
+    sa.Column('flags', sa.JSON(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('field_versions', sa.JSON(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('created_at', catalog.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', catalog.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.Column('updated_by', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['plot_id'], ['demo_plot.id'], name=op.f('fk_photo_plot_id_demo_plot')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_photo'))
+    )
+    with op.batch_alter_table('photo', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_photo_county_code'), ['county_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_photo_plot_id'), ['plot_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_photo_sha256'), ['sha256'], unique=False)
+
+    op.create_table('soil_sample',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('plot_id', sa.String(length=36), nullable=False),
+    sa.Column('county_code', sa.String(length=6), nullable=False),
+    sa.Column('sampled_on', sa.Date(), nullable=True),
+    sa.Column('depth_cm', sa.String(length=16), nullable=True),
+    sa.Column('lab', sa.JSON(), nullable=False),
+    sa.Column('grade', sa.Integer(), nullable=True),
+    sa.Column('grade_scale', sa.String(length=32), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('field_versions', sa.JSON(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('created_at', catalog.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', catalog.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.Column('updated_by', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['plot_id'], ['demo_plot.id'], name=op.f('fk_soil_sample_plot_id_demo_plot')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_soil_sample'))
+    )
+    with op.batch_alter_table('soil_sample', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_soil_sample_county_code'), ['county_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_soil_sample_plot_id'), ['plot_id'], unique=False)
+
+    op.create_table('yield_measurement',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('plot_id', sa.String(length=36), nullable=False),
+    sa.Column('county_code', sa.String(length=6), nullable=False),
+    sa.Column('method', sa.String(length=16), nullable=False),
+    sa.Column('level', sa.String(length=16), nullable=False),
+    sa.Column('measured_on', sa.Date(), nullable=True),
+    sa.Column('crop', sa.String(length=32), nullable=False),
+    sa.Column('panel', sa.JSON(), nullable=False),
+    sa.Column('samples', sa.JSON(), nullable=False),
+    sa.Column('standard_moisture', sa.Float(), nullable=True),
+    sa.Column('yield_kg_per_mu', sa.Float(), nullable=True),
+    sa.Column('baseline_kg_per_mu', sa.Float(), nullable=True),
+    sa.Column('baseline_type', sa.String(length=16), nullable=True),
+    sa.Column('gain_pct', sa.Float(), nullable=True),
+    sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('field_versions', sa.JSON(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('created_at', catalog.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', catalog.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.Column('updated_by', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['plot_id'], ['demo_plot.id'], name=op.f('fk_yield_measurement_plot_id_demo_plot')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_yield_measurement'))
+    )
+    with op.batch_alter_table('yield_measurement', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_yield_measurement_county_code'), ['county_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_yield_measurement_plot_id'), ['plot_id'], unique=False)
+
     # ### end Alembic commands ###
     catalog.ddl.upgrade(op.get_bind())
 
@@ -291,6 +430,27 @@ def upgrade() -> None:
 def downgrade() -> None:
     catalog.ddl.downgrade(op.get_bind())
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('yield_measurement', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_yield_measurement_plot_id'))
+        batch_op.drop_index(batch_op.f('ix_yield_measurement_county_code'))
+
+    op.drop_table('yield_measurement')
+    with op.batch_alter_table('soil_sample', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_soil_sample_plot_id'))
+        batch_op.drop_index(batch_op.f('ix_soil_sample_county_code'))
+
+    op.drop_table('soil_sample')
+    with op.batch_alter_table('photo', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_photo_sha256'))
+        batch_op.drop_index(batch_op.f('ix_photo_plot_id'))
+        batch_op.drop_index(batch_op.f('ix_photo_county_code'))
+
+    op.drop_table('photo')
+    with op.batch_alter_table('observation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_observation_plot_id'))
+        batch_op.drop_index(batch_op.f('ix_observation_county_code'))
+
+    op.drop_table('observation')
     with op.batch_alter_table('site_division', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_site_division_division_code'))
 
@@ -308,6 +468,12 @@ def downgrade() -> None:
         batch_op.drop_index('ix_result_code_facet')
 
     op.drop_table('result_code')
+    with op.batch_alter_table('demo_plot', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_demo_plot_season'))
+        batch_op.drop_index(batch_op.f('ix_demo_plot_result_id'))
+        batch_op.drop_index(batch_op.f('ix_demo_plot_county_code'))
+
+    op.drop_table('demo_plot')
     with op.batch_alter_table('token', schema=None) as batch_op:
         batch_op.drop_index('ix_token_user')
 
