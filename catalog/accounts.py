@@ -174,3 +174,28 @@ def revoke_token(token: Token, by: str) -> None:
         token.revoked_at = utcnow()
         token.revoked_by = by
 
+
+
+def get_user_by_id(session: Session, user_id: str) -> User | None:
+    return session.get(User, user_id)
+
+
+def set_roles(user: User, grants: list[tuple[str, str | None]]) -> None:
+    """Make ``user``'s grants exactly ``grants``: kept grants stay (no churn in the audit log), others go."""
+    wanted = list(dict.fromkeys(grants))
+    keep = [g for g in user.roles if (g.role, g.scope) in wanted]
+    have = {(g.role, g.scope) for g in keep}
+    user.roles = keep + [RoleGrant(role=r, scope=s) for r, s in wanted if (r, s) not in have]
+
+
+def grants_of(user: User) -> list[tuple[str, str | None]]:
+    return [(g.role, g.scope) for g in user.roles]
+
+
+def tokens_of(session: Session, user: User, kind: str) -> list[Token]:
+    return list(session.scalars(select(Token).where(Token.user_id == user.id, Token.kind == kind)
+                                .order_by(Token.created_at.desc(), Token.id)))
+
+
+def get_token(session: Session, token_id: str) -> Token | None:
+    return session.get(Token, token_id)

@@ -7,16 +7,22 @@ a flush that changes an audited record with nobody declared is refused.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import decimal
+import io
+import json
+from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, String, event, insert, inspect
+from sqlalchemy import JSON, ColumnElement, Select, String, event, false, func, insert, inspect, or_, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import get_history
 
 from catalog.access import Actor
 from catalog.db import Base, new_id, timestamp, utcnow
+from catalog.errors import FieldError, Forbidden, ValidationFailed
 
 ACTOR_KEY = "yx_actor"
 REDACTED = {"password_hash", "secret_hash"}
@@ -128,3 +134,94 @@ def _record(session: Session, _flush_context: Any) -> None:
                      "scope_code": _scope_of(obj), "before": before or None, "after": after or None})
     if rows:
         session.connection().execute(insert(AuditEntry), rows)
+
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+# How many leading digits of ``scope_code`` each officer's scope fixes (the ministry reads everything).
+_AUDIT_PREFIX = {"province_officer": 2, "city_officer": 4, "county_officer": 6}
+BEIJING = ZoneInfo("Asia/Shanghai")
+CSV_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("at", "时间（北京时间）/ time (Beijing)"), ("actor", "操作人 / actor"), ("channel", "途径 / channel"),
+    ("action", "操作 / action"), ("entity", "对象 / entity"), ("entity_id", "对象编号 / entity id"),
+    ("scope_code", "区划 / scope"), ("before", "修改前 / before"), ("after", "修改后 / after"))
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    entity: str | None = None
+    entity_id: str | None = None
+    actor: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+def audit_scope(actor: Actor) -> ColumnElement[bool]:
+    """Which entries ``actor`` reads: all (ministry, operator), those of its area (officers), none (others).
+
+    Entries without a scope (accounts, tokens, nationwide records) belong to the ministry."""
+    if actor.system or actor.has("ministry_officer"):
+        return true()
+    clauses = [AuditEntry.scope_code.startswith(g.scope[:_AUDIT_PREFIX[g.role]])
+               for g in actor.grants if g.role in _AUDIT_PREFIX and g.scope]
+    return or_(*clauses) if clauses else false()
+
+
+def ensure_audit_reader(actor: Actor) -> None:
+    if not (actor.system or actor.has("ministry_officer", *_AUDIT_PREFIX)):
+        raise Forbidden(en="Only officers read the audit log", zh="只有管理员可以查看操作日志")
+
+
+def audit_query(actor: Actor, filters: AuditFilter) -> Select[AuditEntry]:
+    """Entries ``actor`` may read that match ``filters``, newest first."""
+    ensure_audit_reader(actor)
+    query = select(AuditEntry).where(audit_scope(actor))
+    if filters.entity:
+        query = query.where(AuditEntry.entity == filters.entity)
+    if filters.entity_id:
+        query = query.where(AuditEntry.entity_id == filters.entity_id)
+    if filters.actor:
+        query = query.where(AuditEntry.actor == filters.actor)
+    if filters.since:
+        query = query.where(AuditEntry.at >= filters.since)
+    if filters.until:
+        query = query.where(AuditEntry.at < filters.until)
+    return query.order_by(AuditEntry.at.desc(), AuditEntry.id)
+
+
+def read_audit(session: Session, actor: Actor, filters: AuditFilter, page: int = 1,
+               per_page: int = 50) -> tuple[list[AuditEntry], int]:
+    """One page of the entries ``actor`` may read, and how many there are."""
+    query = audit_query(actor, filters)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    items = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    return items, int(total)
+
+
+def beijing_time(value: dt.datetime) -> str:
+    if value.tzinfo is None:  # SQLite gives back naive UTC
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def export_audit_csv(session: Session, actor: Actor, filters: AuditFilter, max_rows: int) -> bytes:
+    """The entries as CSV for Excel: UTF-8 with a BOM (so Excel on Chinese Windows reads it), Beijing time.
+
+    Refuses (ValidationFailed) more than ``max_rows`` entries rather than cutting the file short silently."""
+    query = audit_query(actor, filters)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    if total > max_rows:
+        raise ValidationFailed([FieldError(
+            "since", "too_many", f"共 {total} 条，超过导出上限 {max_rows} 条，请缩小时间范围",
+            f"{total} entries exceed the export limit of {max_rows}; narrow the time range")])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([label for _key, label in CSV_COLUMNS])
+    for e in session.scalars(query):
+        writer.writerow([beijing_time(e.at), e.actor, e.channel, e.action, e.entity, e.entity_id, e.scope_code or "",
+                         _json(e.before), _json(e.after)])
+    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+def _json(value: dict[str, Any] | None) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""

@@ -8,12 +8,16 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
+from server.api.audit.routes import blp as audit_blp
+from server.api.auth.routes import blp as auth_blp
 from server.api.codelists.routes import blp as codelists_blp
+from server.api.devices.routes import blp as devices_blp
 from server.api.divisions.routes import blp as divisions_blp
 from server.api.results.routes import blp as results_blp
 from server.api.sites.routes import blp as sites_blp
+from server.api.users.routes import blp as users_blp
 
-BLUEPRINTS = [codelists_blp, results_blp, divisions_blp, sites_blp]
+BLUEPRINTS = [codelists_blp, results_blp, divisions_blp, sites_blp, auth_blp, users_blp, devices_blp, audit_blp]
 
 
 def init_app(app: Flask) -> None:

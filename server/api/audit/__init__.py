@@ -1,0 +1,1 @@
+"""The audit log, read and exported by officers for their scope."""

@@ -1,0 +1,1 @@
+"""Sign-in API: web sessions, who am I, and personal API tokens."""

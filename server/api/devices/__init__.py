@@ -1,0 +1,1 @@
+"""Field-kit devices: enrolment with username and password, listing, revocation."""

@@ -1,0 +1,1 @@
+"""Accounts API: officers list, create and manage the accounts below their scope."""
