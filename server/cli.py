@@ -57,8 +57,11 @@ def db_upgrade() -> None:
 @with_appcontext
 def serve(host: str, port: int) -> None:
     """启动网页与接口服务 / Serve the pages and the API."""
+    from werkzeug.serving import run_simple
+
     click.echo(f"yuanxian 已启动 / serving on http://{host}:{port}/")
-    current_app.run(host=host, port=port, use_reloader=False, threaded=True)
+    # run_simple, not app.run: Flask ignores app.run() inside its own CLI.
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)  # type: ignore[attr-defined]
 
 
 # Each module registers its commands on ``main``; imported last because they import ``main`` from here.
