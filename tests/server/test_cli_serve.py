@@ -21,8 +21,9 @@ def test_serve__separate_process__answers_pages_and_api(sqlite_url: str, tmp_pat
     port = free_port()
     env = {**os.environ, "DATABASE_URL": sqlite_url, "YUANXIAN_INSTANCE": str(tmp_path)}
     cli = Path(sys.executable).with_name("yuanxian")
-    proc = subprocess.Popen([str(cli), "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(cli), "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -31,7 +32,7 @@ def test_serve__separate_process__answers_pages_and_api(sqlite_url: str, tmp_pat
                     page = resp.read().decode()
                 break
             except OSError:
-                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+                assert proc.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, "the server did not answer within 30 s"
                 time.sleep(0.3)
         assert "成果目录" in page
