@@ -28,7 +28,9 @@ ACTOR_KEY = "yx_actor"
 REDACTED = {"password_hash", "secret_hash"}
 # Tables whose writes are audited: everything users change. Reference data loads are not (they are data files).
 AUDITED_TABLES: set[str] = {"result", "result_code", "result_region", "user_account", "role_grant", "token",
-                            "site", "site_division", "site_list"}
+                            "site", "site_division", "site_list",
+                            # field records (catalog.field), whichever path writes them: push, import, seed
+                            "demo_plot", "yield_measurement", "observation", "soil_sample", "photo"}
 
 
 class AuditEntry(Base):

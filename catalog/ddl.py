@@ -14,6 +14,7 @@ from sqlalchemy import Connection, text
 GIST_INDEXES = {
     "ix_division_boundary_geom": ("division_boundary", "geom"),
     "ix_county_piece_geom": ("county_piece", "geom"),
+    "ix_demo_plot_boundary": ("demo_plot", "boundary"),  # catalog.field_rules.plot_overlaps
 }
 
 # Cell size (degrees) of ``county_piece``: a point's cell is (floor(lon / CELL), floor(lat / CELL)), the same
