@@ -13,7 +13,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
 from catalog.db import Base, UTCDateTime, timestamp, utcnow, uuid_pk
 from catalog.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -184,6 +184,12 @@ def set_roles(user: User, grants: list[tuple[str, str | None]]) -> None:
     """Make ``user``'s grants exactly ``grants``: kept grants stay (no churn in the audit log), others go."""
     wanted = list(dict.fromkeys(grants))
     keep = [g for g in user.roles if (g.role, g.scope) in wanted]
+    session = object_session(user)
+    for gone in [g for g in user.roles if g not in keep]:
+        # Deleted explicitly: an orphan removed by the cascade never shows in session.deleted, so the audit
+        # hook (after_flush) would not see it go.
+        if session is not None:
+            session.delete(gone)
     have = {(g.role, g.scope) for g in keep}
     user.roles = keep + [RoleGrant(role=r, scope=s) for r, s in wanted if (r, s) not in have]
 

@@ -69,4 +69,5 @@ from server import (  # noqa: E402
     cli_results,  # noqa: F401
     cli_seed,  # noqa: F401
     cli_sites,  # noqa: F401
+    cli_users,  # noqa: F401
 )
