@@ -1,0 +1,458 @@
+"""``fieldkit``: the county agent's offline command line. Messages are zh-CN, with English after a slash.
+
+Everything but ``login`` and ``sync`` works offline against the local store in ``FIELDKIT_HOME``. Tests pass a
+transport factory as ``obj={"transport": factory}`` to run the commands against the app in process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog.field import DEMO_TYPES, LEVELS, METHODS, SOURCE_CRS, DemoPlot, YieldMeasurement
+from fieldkit import records, settings
+from fieldkit.store import Listing, Store
+from gis import formats
+from gis.area import m2_to_mu
+from sync.client import SyncClient
+from sync.transport import HttpTransport, ServerRefused, SyncError, Transport, Unreachable
+
+TransportFactory = Callable[[str, "str | None"], Transport]
+console = Console(highlight=False)
+
+
+def _http(base_url: str, token: str | None) -> Transport:
+    return HttpTransport(base_url, token=token)
+
+
+class Kit:
+    """The command line's view of one field kit: its folder, store and how it reaches the server."""
+
+    def __init__(self, home: Path, transport: TransportFactory) -> None:
+        self.home, self.make_transport = home, transport
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            if not settings.db_path(self.home).exists():
+                raise click.ClickException("尚未初始化，请先运行 fieldkit init --server URL / "
+                                           "not set up: run fieldkit init --server URL first")
+            self._store = Store(settings.db_path(self.home))
+        return self._store
+
+    def transport(self, *, auth: bool = True) -> Transport:
+        server = self.store.get_meta("server")
+        token = self.store.get_meta("token")
+        if auth and not token:
+            raise click.ClickException("尚未登记本设备，请先运行 fieldkit login / "
+                                       "device not enrolled: run fieldkit login")
+        return self.make_transport(server, token if auth else None)
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """One local transaction; refused input becomes a clear message and nothing is written."""
+        try:
+            with self.store.session() as s:
+                yield s
+        except records.RecordRefused as exc:
+            raise click.ClickException("输入有误，未保存 / not saved, the input is wrong:\n  "
+                                       + "\n  ".join(exc.lines())) from None
+        except records.NoSuchRecord as exc:
+            raise click.ClickException(f"找不到记录 / no such record: {exc.record_id}") from None
+
+    def resolve(self, type_: str, prefix: str) -> str:
+        """A record id from its first characters (UUIDs are long to type in a field)."""
+        model = records.codec.model_of(type_)
+        with self.store.session() as s:
+            ids = list(s.scalars(select(model.id).where(model.id.startswith(prefix))))  # type: ignore[attr-defined]
+        if len(ids) != 1:
+            what = "找不到 / not found" if not ids else "不唯一，请多输入几位 / ambiguous, type more of it"
+            raise click.ClickException(f"记录编号 {prefix} {what}")
+        return str(ids[0])
+
+
+pass_kit = click.make_pass_decorator(Kit)
+
+
+@click.group()
+@click.option("--home", type=click.Path(path_type=Path), default=None,
+              help="外业工具数据目录（默认 FIELDKIT_HOME 或 ~/.yuanxian-fieldkit）/ data folder")
+@click.pass_context
+def main(ctx: click.Context, home: Path | None) -> None:
+    """外业工具：离线记录示范地块、测产与照片，联网时同步 / the field kit: record offline, sync when online."""
+    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
+    ctx.obj = Kit(home or settings.home(), obj.get("transport", _http))
+
+
+@main.command()
+@click.option("--server", required=True, help="平台地址 / server URL, e.g. https://yuanxian.example.cn")
+@pass_kit
+def init(kit: Kit, server: str) -> None:
+    """初始化本机数据目录 / set up the local store."""
+    kit.home.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.db_path(kit.home))
+    store.set_meta(server=server.rstrip("/"))
+    kit._store = store
+    click.echo(f"已初始化 / ready: {kit.home}（服务器 / server {server}）")
+
+
+@main.command()
+@click.option("--username", prompt="用户名 / username")
+@click.option("--password", prompt="密码 / password", hide_input=True)
+@click.option("--device-name", default="外业工具 / field kit", show_default=True)
+@click.option("--county", default=None, help="县级区划代码（服务器未给出时）/ county code if the server gives none")
+@pass_kit
+def login(kit: Kit, username: str, password: str, device_name: str, county: str | None) -> None:
+    """用推广员账号登记本设备 / enrol this device with an agent's account."""
+    try:
+        answer = kit.transport(auth=False).request(
+            "POST", "/api/devices", json={"username": username, "password": password, "name": device_name},
+            sync=False).json()
+        token = answer["secret"]
+        me = kit.make_transport(kit.store.get_meta("server"), token).request("GET", "/api/auth/me",
+                                                                             sync=False).json()
+    except ServerRefused as exc:
+        raise click.ClickException(f"登记失败 / enrolment refused: {exc.message_zh} / {exc.message_en}") from None
+    except Unreachable:
+        raise click.ClickException("无法连接服务器，请联网后重试 / cannot reach the server; try again online") from None
+    agent = [r.get("scope") for r in me.get("roles", []) if r.get("role") == "agent"]
+    kit.store.set_meta(token=token, username=username, device_id=answer.get("id"),
+                       county=county or (agent[0] if agent else None))
+    click.echo(f"设备已登记 / device enrolled: {username}（县 / county {kit.store.get_meta('county') or '—'}）")
+
+
+# --- plots -----------------------------------------------------------------------------------------------------
+
+def _boundary(gpx: Path | None, kml: Path | None, geojson: Path | None, csv: Path | None, coords: str | None,
+              crs: str) -> Any:
+    given = [(n, p) for n, p in (("gpx", gpx), ("kml", kml), ("geojson", geojson), ("csv", csv)) if p]
+    if len(given) + (coords is not None) > 1:
+        raise click.UsageError("边界只能来自一个来源 / give the boundary one way only")
+    try:
+        if coords is not None:
+            pts = [tuple(float(v) for v in p.split(",")) for p in coords.replace("；", ";").split(";") if p.strip()]
+            if any(len(p) != 2 for p in pts):
+                raise ValueError("each point is lon,lat")
+            feats = formats.read_geojson(json.dumps({"type": "Polygon", "coordinates": [[*pts, pts[0]]]}), crs)
+        elif given:
+            fmt, path = given[0]
+            reader = {"gpx": formats.read_gpx, "kml": formats.read_kml, "geojson": formats.read_geojson,
+                      "csv": formats.read_csv_vertices}[fmt]
+            feats = reader(path.read_bytes(), crs)
+        else:
+            return None
+    except (ValueError, formats.FormatError) as exc:
+        raise click.ClickException(f"无法读取边界 / cannot read the boundary: {exc}") from None
+    if len(feats) != 1:
+        raise click.ClickException(f"文件中有 {len(feats)} 个边界，需要恰好一个 / "
+                                   f"the file holds {len(feats)} boundaries, one is needed")
+    return feats[0].geometry
+
+
+def boundary_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed([
+        click.option("--gpx", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option("--kml", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option("--geojson", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option("--csv", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option("--coords", help='坐标 / vertices "lon,lat;lon,lat;..."'),
+        click.option("--crs", type=click.Choice(SOURCE_CRS), default="wgs84", show_default=True,
+                     help="坐标系 / the coordinates' CRS (高德 gcj02, 百度 bd09)"),
+    ]):
+        f = opt(f)
+    return f
+
+
+PLOT_OPTIONS = (("name", "名称 / name"), ("crop", "作物 / crop"), ("season", "季节 / season, e.g. 2026-autumn_grain"),
+                ("variety", "品种 / variety"), ("farmer_name", "农户 / farmer"),
+                ("cooperative", "合作社 / cooperative"), ("result_id", "示范成果 / result id"),
+                ("notes", "备注 / notes"))
+
+
+def plot_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for name, text in reversed(PLOT_OPTIONS):
+        f = click.option(f"--{name.replace('_', '-')}", name, default=None, help=text)(f)
+    return click.option("--demo-type", type=click.Choice(DEMO_TYPES), default=None,
+                        help="示范类型 / demo type")(f)
+
+
+@main.group()
+def plot() -> None:
+    """示范地块 / demo plots."""
+
+
+@plot.command("add")
+@plot_options
+@boundary_options
+@pass_kit
+def plot_add(kit: Kit, gpx: Path | None, kml: Path | None, geojson: Path | None, csv: Path | None,
+             coords: str | None, crs: str, **fields: Any) -> None:
+    """新建地块 / add a plot."""
+    values = {k: v for k, v in fields.items() if v is not None}
+    values.update(boundary=_boundary(gpx, kml, geojson, csv, coords, crs), source_crs=crs,
+                  county_code=kit.store.get_meta("county"))
+    with kit.writing() as s:
+        p = records.create(s, "plot", values, author=kit.store.get_meta("username"))
+        area = f"{m2_to_mu(p.area_m2):.2f} 亩 / mu" if isinstance(p, DemoPlot) and p.area_m2 else "—"
+        click.echo(f"已保存地块 / plot saved: {p.id}  面积 / area {area}")
+
+
+@plot.command("edit")
+@click.argument("plot_id")
+@plot_options
+@boundary_options
+@pass_kit
+def plot_edit(kit: Kit, plot_id: str, gpx: Path | None, kml: Path | None, geojson: Path | None,
+              csv: Path | None, coords: str | None, crs: str, **fields: Any) -> None:
+    """修改地块 / edit a plot."""
+    values = {k: v for k, v in fields.items() if v is not None}
+    boundary = _boundary(gpx, kml, geojson, csv, coords, crs)
+    if boundary is not None:
+        values.update(boundary=boundary, source_crs=crs)
+    rid = kit.resolve("plot", plot_id)
+    with kit.writing() as s:
+        records.edit(s, "plot", rid, values, author=kit.store.get_meta("username"))
+    click.echo(f"已修改 / saved: {rid}")
+
+
+@plot.command("list")
+@pass_kit
+def plot_list(kit: Kit) -> None:
+    """列出地块 / list plots."""
+    table = Table("编号 / id", "名称 / name", "作物 / crop", "季节 / season", "面积(亩) / mu")
+    plots = [p for p in kit.store.records("plot") if isinstance(p, DemoPlot)]
+    for p in sorted(plots, key=lambda p: (p.season, p.name)):
+        table.add_row(p.id[:8], p.name, p.crop, p.season, f"{m2_to_mu(p.area_m2):.2f}" if p.area_m2 else "—")
+    console.print(table)
+    click.echo(f"共 {len(plots)} 块 / {len(plots)} plots")
+
+
+@plot.command("show")
+@click.argument("plot_id")
+@pass_kit
+def plot_show(kit: Kit, plot_id: str) -> None:
+    """查看地块 / show a plot."""
+    rid = kit.resolve("plot", plot_id)
+    with kit.writing() as s:
+        p = records.get(s, "plot", rid)
+        assert isinstance(p, DemoPlot)
+        for k, v in records.codec.record_fields("plot", p).items():
+            if k != "boundary" and v not in (None, ""):
+                click.echo(f"{k}: {v}")
+        if p.area_m2:
+            click.echo(f"面积 / area: {m2_to_mu(p.area_m2):.2f} 亩 / mu ({p.area_m2:.0f} m²)")
+        ys = s.scalars(select(YieldMeasurement).where(YieldMeasurement.plot_id == rid,
+                                                      YieldMeasurement.deleted.is_(False))).all()
+        click.echo(f"测产 / yields: {len(ys)}")
+
+
+@plot.command("delete")
+@click.argument("plot_id")
+@pass_kit
+def plot_delete(kit: Kit, plot_id: str) -> None:
+    """删除地块 / delete a plot."""
+    rid = kit.resolve("plot", plot_id)
+    with kit.writing() as s:
+        records.delete(s, "plot", rid)
+    click.echo(f"已删除 / deleted: {rid}")
+
+
+# --- yields, photos --------------------------------------------------------------------------------------------
+
+def _sample(text: str) -> dict[str, float]:
+    try:
+        pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
+        return {k.strip(): float(v) for k, v in pairs}
+    except ValueError:
+        raise click.BadParameter(f"样点格式应为 key=value,... / a sample is key=value,...: {text}") from None
+
+
+@main.group("yield")
+def yield_() -> None:
+    """测产 / yield measurements."""
+
+
+@yield_.command("add")
+@click.option("--plot", "plot_id", required=True, help="地块编号 / plot id")
+@click.option("--method", type=click.Choice(METHODS), required=True, help="实收 harvest / 理论 theoretical")
+@click.option("--level", type=click.Choice(LEVELS), default="county", show_default=True)
+@click.option("--sample", "samples", multiple=True, required=True,
+              help="样点 / a sample point: area_mu=0.1,fresh_kg=80,moisture=0.2,impurity=0.01")
+@click.option("--crop", default=None, help="作物（含类型，如 rice_indica）/ crop with its type")
+@click.option("--baseline", type=float, default=None, help="对照产量 kg/亩 / baseline kg per mu")
+@click.option("--baseline-type", type=click.Choice(["control_plot", "check_variety", "county_average"]))
+@click.option("--date", "measured_on", default=None, help="测产日期 / date, YYYY-MM-DD")
+@pass_kit
+def yield_add(kit: Kit, plot_id: str, method: str, level: str, samples: tuple[str, ...], crop: str | None,
+              baseline: float | None, baseline_type: str | None, measured_on: str | None) -> None:
+    """记录一次测产 / record a yield measurement."""
+    values: dict[str, Any] = {"plot_id": kit.resolve("plot", plot_id), "method": method, "level": level,
+                              "samples": [_sample(t) for t in samples], "baseline_kg_per_mu": baseline,
+                              "baseline_type": baseline_type, "measured_on": measured_on}
+    if crop:
+        values["crop"] = crop
+    with kit.writing() as s:
+        y = records.create(s, "yield", values, author=kit.store.get_meta("username"))
+    click.echo(f"已保存测产 / yield saved: {y.id}")
+
+
+@yield_.command("list")
+@click.option("--plot", "plot_id", default=None)
+@pass_kit
+def yield_list(kit: Kit, plot_id: str | None) -> None:
+    """列出测产 / list yield measurements."""
+    rid = kit.resolve("plot", plot_id) if plot_id else None
+    table = Table("编号 / id", "地块 / plot", "方法 / method", "样点 / samples", "kg/亩")
+    rows = [y for y in kit.store.records("yield") if isinstance(y, YieldMeasurement)
+            and (rid is None or y.plot_id == rid)]
+    for y in rows:
+        table.add_row(y.id[:8], y.plot_id[:8], y.method, str(len(y.samples)),
+                      f"{y.yield_kg_per_mu:.1f}" if y.yield_kg_per_mu else "—")
+    console.print(table)
+    click.echo(f"共 {len(rows)} 条 / {len(rows)} measurements")
+
+
+@main.group()
+def photo() -> None:
+    """照片 / photos."""
+
+
+@photo.command("add")
+@click.option("--plot", "plot_id", required=True)
+@click.option("--caption", default=None)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_kit
+def photo_add(kit: Kit, plot_id: str, caption: str | None, file: Path) -> None:
+    """添加地块照片（联网同步时上传）/ add a photo (uploaded at the next sync)."""
+    rid = kit.resolve("plot", plot_id)
+    with kit.writing() as s:
+        p = records.add_photo(s, settings.files_dir(kit.home), rid, file, caption=caption,
+                              author=kit.store.get_meta("username"))
+    click.echo(f"已保存照片 / photo saved: {p.id}")
+
+
+# --- listings, sync, status ------------------------------------------------------------------------------------
+
+@main.group()
+def results() -> None:
+    """成果清单（离线）/ result listings, offline."""
+
+
+@results.command("search")
+@click.argument("words", nargs=-1, required=True)
+@click.option("--limit", default=20, show_default=True)
+@pass_kit
+def results_search(kit: Kit, words: tuple[str, ...], limit: int) -> None:
+    """在已下载的成果中查找 / search the pulled results."""
+    with kit.store.session() as s:
+        q = select(Listing).where(Listing.type == "result")
+        for w in words:
+            q = q.where(Listing.text.contains(w.lower(), autoescape=True))
+        found = list(s.scalars(q.order_by(Listing.record_id).limit(limit)))
+    for row in found:
+        r = row.record
+        click.echo(f"{row.record_id[:8]}  {r.get('name', '')}  {r.get('institutions') or ''}")
+    click.echo(f"找到 {len(found)} 项 / {len(found)} found")
+
+
+@main.command("sync")
+@pass_kit
+def sync_cmd(kit: Kit) -> None:
+    """与服务器同步（可随时中断，下次继续）/ sync with the server; resumes after any interruption."""
+    transport = kit.transport()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), DownloadColumn(),
+                  console=console, transient=False) as bar:
+        tasks: dict[str, TaskID] = {}
+        labels = {"bytes": "上传文件 / files", "push": "发送记录 / sending", "pull": "接收记录 / receiving"}
+
+        def progress(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        try:
+            report = SyncClient(transport, kit.store, progress=progress).sync()
+        except Unreachable:
+            raise click.ClickException("网络中断，进度已保存，联网后再次运行 fieldkit sync 即可继续 / "
+                                       "connection lost; progress is kept, run fieldkit sync again") from None
+        except ServerRefused as exc:
+            raise click.ClickException(f"服务器拒绝 / refused ({exc.status} {exc.code}): "
+                                       f"{exc.message_zh} / {exc.message_en}") from None
+        except SyncError as exc:
+            raise click.ClickException(str(exc)) from None
+    answers = ", ".join(f"{k} {v}" for k, v in sorted(report.answers.items())) or "—"
+    click.echo(f"同步完成 / synced: 发送 / sent {report.pushed} ({answers}), 接收 / received {report.pulled}, "
+               f"文件 / files {report.files} ({report.bytes_uploaded} B)"
+               + (f", 重新发送 / re-sent {report.requeued}" if report.requeued else ""))
+    conflicts = len(kit.store.conflicts())
+    if conflicts:
+        click.echo(f"有 {conflicts} 项冲突或被拒，请运行 fieldkit conflicts / {conflicts} conflicts or refusals")
+
+
+@main.command()
+@pass_kit
+def status(kit: Kit) -> None:
+    """待发送的内容、上次同步、冲突 / what waits to be sent, the last sync, conflicts."""
+    store = kit.store
+    outbox = store.outbox()
+    files = store.pending_files()
+    by_type: dict[str, int] = {}
+    for m in outbox:
+        by_type[m.type] = by_type.get(m.type, 0) + 1
+    click.echo(f"服务器 / server: {store.get_meta('server')}  设备 / device: "
+               f"{'已登记 / enrolled' if store.get_meta('token') else '未登记 / not enrolled'}")
+    waiting = ", ".join(f"{k} {v}" for k, v in sorted(by_type.items())) or "无 / none"
+    click.echo(f"待发送 / waiting: {len(outbox)} ({waiting}); 文件 / files {len(files)} "
+               f"({sum(f.size for f in files)} B)")
+    click.echo(f"上次同步 / last sync: 发送 / push {store.get_meta('last_push') or '从未 / never'}, "
+               f"接收 / pull {store.get_meta('last_pull') or '从未 / never'}")
+    click.echo(f"冲突 / conflicts: {len(store.conflicts())}")
+
+
+@main.command()
+@pass_kit
+def conflicts(kit: Kit) -> None:
+    """服务器保留了其值的修改和被拒的记录 / edits the server kept its own value for, and refusals."""
+    rows = kit.store.conflicts()
+    for c in rows:
+        if c.kind == "conflict":
+            mine, server = json.dumps(c.mine, ensure_ascii=False), json.dumps(c.server, ensure_ascii=False)
+            click.echo(f"[冲突 / conflict] {c.type} {c.record_id[:8]}: 本机 / mine {mine} → 服务器 / server {server}")
+        else:
+            click.echo(f"[被拒 / rejected] {c.type} {c.record_id[:8]} {c.field or ''}: {c.message or c.code}")
+    click.echo(f"共 {len(rows)} 项 / {len(rows)} in all")
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["geojson", "kml", "csv"]), default="geojson", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="输出文件（默认标准输出）/ output file (default stdout)")
+@pass_kit
+def export(kit: Kit, fmt: str, output: Path | None) -> None:
+    """导出地块边界 / export plot boundaries."""
+    plots = [p for p in kit.store.records("plot") if isinstance(p, DemoPlot) and p.boundary is not None]
+    feats = [formats.Feature(p.boundary, {"name": p.name, "crop": p.crop, "season": p.season,
+                                          "variety": p.variety or ""}, p.id) for p in plots]
+    data: bytes
+    if fmt == "geojson":
+        data = formats.write_geojson(feats).encode("utf-8")
+    elif fmt == "kml":
+        data = formats.write_kml(feats).encode("utf-8")
+    else:
+        data = formats.write_csv(feats, columns=["name", "crop", "season", "variety"])
+    if output is None:
+        click.echo(data, nl=False)
+    else:
+        output.write_bytes(data)
+        click.echo(f"已导出 {len(feats)} 块 / exported {len(feats)} plots: {output}")
