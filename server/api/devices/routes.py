@@ -25,8 +25,8 @@ class Devices(MethodView):
         """我的设备，及（管理员）辖区内推广员的设备 / Your devices, and those of the agents below you"""
         session, actor = db_session(), current_actor()
         tokens = list(session.scalars(visible_devices(actor).order_by(Token.created_at.desc(), Token.id)))
-        names = dict(session.execute(select(User.id, User.username).where(User.id.in_({t.user_id for t in tokens})))
-                     .tuples().all())
+        names = {uid: name for uid, name in session.execute(
+            select(User.id, User.username).where(User.id.in_({t.user_id for t in tokens})))}
         return [token_dict(t, names.get(t.user_id, ""), can_revoke_token(session, actor, t)) for t in tokens]
 
     @blp.arguments(TokenRequestSchema)
