@@ -3,6 +3,7 @@
 from catalog import (  # noqa: F401
     accounts,
     audit,
+    changelog,
     codelists,
     divisions,
     field,
@@ -10,6 +11,7 @@ from catalog import (  # noqa: F401
     results,
     search_index,
     sites,
+    sync_server,
 )
 from catalog.db import Base
 

@@ -20,6 +20,16 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_ROWS": 20000,
     "IMPORT_MAX_BYTES": 20 * 1024 * 1024,
     "EXPORT_MAX_ROWS": 100_000,
+    # Sync protocol v1 (docs/sync.md)
+    "SYNC_MAX_INFLATED": 16 * 1024 * 1024,  # a push body inflates to at most this (gzip bombs answer 413)
+    "SYNC_MAX_BATCH": 500,                   # mutations per push
+    "SYNC_PULL_LIMIT": 500,                  # changes per pull page by default
+    "SYNC_PULL_MAX": 2000,                   # ... and at most
+    "SYNC_MIN_SCHEMA": 1,                    # kits below this schema answer 426 update_required
+    "SYNC_LOG_DAYS": 90,                     # tombstones kept this long; older cursors refetch
+    "SYNC_CHUNK_MAX": 1024 * 1024,           # bytes per file chunk (kits send 64-256 KiB)
+    "SYNC_FILE_MAX": 64 * 1024 * 1024,       # bytes per photo or track
+    "SYNC_FILES_DIR": None,                  # None: <instance>/files
 }
 
 # Settings read from the environment, with what each means (documented in README; a test checks).

@@ -142,6 +142,11 @@ BUILDERS: dict[str, Callable[[Ctx], Request]] = {
     "GET /api/results/export.csv": lambda c: ("GET", "/api/results/export.csv?crop=maize", {}),
     "GET /api/results/template.xlsx": lambda c: ("GET", "/api/results/template.xlsx", {}),
     "GET /api/results/template.csv": lambda c: ("GET", "/api/results/template.csv", {}),
+    "GET /api/sync/pull": lambda c: ("GET", "/api/sync/pull?cursor=", {}),
+    "POST /api/sync/push": lambda c: ("POST", "/api/sync/push", {"json": {"mutations": []}}),
+    "GET /api/sync/files/<sha256>": lambda c: ("GET", f"/api/sync/files/{'0' * 64}", {}),
+    "PATCH /api/sync/files/<sha256>": lambda c: ("PATCH", f"/api/sync/files/{'0' * 64}", {"data": b"x"}),
+    "GET /api/sync/conflicts": lambda c: ("GET", "/api/sync/conflicts", {}),
 }
 
 

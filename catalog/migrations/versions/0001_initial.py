@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 01:35:38.340186
+Create Date: 2026-11-28 01:51:16.536531
 """
 from __future__ import annotations
 
@@ -98,6 +98,67 @@ def upgrade() -> None:
     sa.Column('complete', sa.Boolean(), nullable=False),
     sa.Column('source', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_site_list'))
+    )
+    op.create_table('sync_applied',
+    sa.Column('mutation_id', sa.String(length=36), nullable=False),
+    sa.Column('token_id', sa.String(length=36), nullable=True),
+    sa.Column('answer', sa.JSON(), nullable=False),
+    sa.Column('at', catalog.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('mutation_id', name=op.f('pk_sync_applied'))
+    )
+    with op.batch_alter_table('sync_applied', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sync_applied_token_id'), ['token_id'], unique=False)
+
+    op.create_table('sync_change',
+    sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('type', sa.String(length=16), nullable=False),
+    sa.Column('record_id', sa.String(length=64), nullable=False),
+    sa.Column('scope', sa.String(length=16), nullable=False),
+    sa.Column('op', sa.String(length=16), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('county_code', sa.String(length=6), nullable=True),
+    sa.Column('province_code', sa.String(length=6), nullable=True),
+    sa.Column('xid', sa.BigInteger(), nullable=False),
+    sa.Column('at', catalog.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_sync_change')),
+    sa.UniqueConstraint('type', 'record_id', 'scope', name=op.f('uq_sync_change_type')),
+    sqlite_autoincrement=True
+    )
+    with op.batch_alter_table('sync_change', schema=None) as batch_op:
+        batch_op.create_index('ix_sync_change_order', ['xid', 'seq'], unique=False)
+        batch_op.create_index('ix_sync_change_scope', ['scope', 'xid', 'seq'], unique=False)
+
+    op.create_table('sync_conflict',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('record_type', sa.String(length=16), nullable=False),
+    sa.Column('record_id', sa.String(length=36), nullable=False),
+    sa.Column('field', sa.String(length=64), nullable=False),
+    sa.Column('device_value', sa.JSON(), nullable=True),
+    sa.Column('server_value', sa.JSON(), nullable=True),
+    sa.Column('base_version', sa.Integer(), nullable=True),
+    sa.Column('server_version', sa.Integer(), nullable=False),
+    sa.Column('mutation_id', sa.String(length=36), nullable=False),
+    sa.Column('token_id', sa.String(length=36), nullable=True),
+    sa.Column('user_id', sa.String(length=36), nullable=True),
+    sa.Column('county_code', sa.String(length=6), nullable=True),
+    sa.Column('created_at', catalog.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', catalog.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_by', sa.String(length=64), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_conflict'))
+    )
+    with op.batch_alter_table('sync_conflict', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sync_conflict_county_code'), ['county_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sync_conflict_record_id'), ['record_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sync_conflict_user_id'), ['user_id'], unique=False)
+
+    op.create_table('sync_state',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('epoch', sa.String(length=40), nullable=False),
+    sa.Column('trimmed_xid', sa.BigInteger(), nullable=False),
+    sa.Column('trimmed_seq', sa.BigInteger(), nullable=False),
+    sa.Column('backfilled', sa.Boolean(), nullable=False),
+    sa.Column('changed_at', catalog.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_state'))
     )
     op.create_table('user_account',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -503,6 +564,22 @@ def downgrade() -> None:
     op.drop_table('division_boundary')
     op.drop_table('code')
     op.drop_table('user_account')
+    op.drop_table('sync_state')
+    with op.batch_alter_table('sync_conflict', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sync_conflict_user_id'))
+        batch_op.drop_index(batch_op.f('ix_sync_conflict_record_id'))
+        batch_op.drop_index(batch_op.f('ix_sync_conflict_county_code'))
+
+    op.drop_table('sync_conflict')
+    with op.batch_alter_table('sync_change', schema=None) as batch_op:
+        batch_op.drop_index('ix_sync_change_scope')
+        batch_op.drop_index('ix_sync_change_order')
+
+    op.drop_table('sync_change')
+    with op.batch_alter_table('sync_applied', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sync_applied_token_id'))
+
+    op.drop_table('sync_applied')
     op.drop_table('site_list')
     with op.batch_alter_table('division_change', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_division_change_old_code'))

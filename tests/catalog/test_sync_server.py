@@ -1,0 +1,223 @@
+"""Sync protocol v1 on the server, below HTTP: pull in scope, push answers, merges, conflicts, epochs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from catalog.changelog import ChangeLog
+from catalog.field import DemoPlot, Observation
+from catalog.sync_server import AppliedMutation, Refetch, SyncConflict, new_epoch, trim_log
+from server.api.sync.protocol import pull_page as pull
+from server.api.sync.protocol import push_batch as push
+from sync import cursor as cursors
+from sync.wire import Mutation
+from tests.sync.helpers import SQUARE, agent, make_plot, mutation, plot_fields, settle
+
+HENAN, HEBEI = agent("410102"), agent("130102")
+
+
+def m(*args, **kw) -> Mutation:
+    return Mutation.from_json(mutation(*args, **kw))
+
+
+def pull_all(session, actor, cursor="", limit=50):
+    changes = []
+    while True:
+        page = pull(session, actor, cursor, limit)
+        changes += page.changes
+        cursor = page.cursor
+        session.commit()
+        if not page.has_more:
+            return changes, cursor
+
+
+def plot_changes(changes):
+    return [(c.id, c.op) for c in changes if c.type == "plot"]
+
+
+def create(session, actor=HENAN, **fields):
+    rid = str(uuid.uuid4())
+    (answer,) = push(session, actor, [m("plot", rid, plot_fields(**fields))])
+    session.commit()
+    assert answer.status == "applied", answer
+    return rid
+
+
+def test_pull__pages_only_the_devices_county(session):
+    mine = [make_plot(session).id for _ in range(3)]
+    theirs = make_plot(session, "130102").id
+    settle(session)
+    changes, _ = pull_all(session, HENAN, limit=2)
+    assert [i for i, _op in plot_changes(changes)] == mine
+    assert theirs not in {c.id for c in changes}
+    hebei, _ = pull_all(session, HEBEI)
+    assert plot_changes(hebei) == [(theirs, "upsert")]
+
+
+def test_pull__cursor_gives_only_what_changed_since(session):
+    plot = make_plot(session)
+    settle(session)
+    _, cursor = pull_all(session, HENAN)
+    assert plot_changes(pull_all(session, HENAN, cursor)[0]) == []
+    plot.notes = "出苗整齐"
+    settle(session)
+    changes, _ = pull_all(session, HENAN, cursor)
+    (change,) = [c for c in changes if c.type == "plot"]
+    assert (change.op, change.version, change.record["notes"]) == ("upsert", 2, "出苗整齐")
+
+
+def test_pull__delete_reaches_the_device_as_a_tombstone(session):
+    plot = make_plot(session)
+    settle(session)
+    _, cursor = pull_all(session, HENAN)
+    (answer,) = push(session, HENAN, [m("plot", plot.id, {}, op="delete")])
+    settle(session)
+    assert answer.status == "applied"
+    changes, _ = pull_all(session, HENAN, cursor)
+    assert plot_changes(changes) == [(plot.id, "delete")]
+    assert [c.record for c in changes if c.type == "plot"] == [None]
+
+
+def test_pull__record_moving_out_of_scope__answers_out_of_scope(session):
+    plot = make_plot(session)
+    settle(session)
+    _, cursor = pull_all(session, HENAN)
+    plot.county_code = "130102"
+    settle(session)
+    changes, _ = pull_all(session, HENAN, cursor)
+    assert plot_changes(changes) == [(plot.id, "out_of_scope")]
+    assert plot_changes(pull_all(session, HEBEI)[0]) == [(plot.id, "upsert")]
+
+
+def test_pull__foreign_epoch_or_garbage_cursor__refetch(session):
+    make_plot(session)
+    settle(session)
+    _, cursor = pull_all(session, HENAN)
+    other = cursors.encode(cursors.Cursor("0000dead", 1, 1, 1))
+    for bad in (other, "not-a-cursor"):
+        with pytest.raises(Refetch):
+            pull(session, HENAN, bad, 10)
+    new_epoch(session)
+    session.commit()
+    with pytest.raises(Refetch):
+        pull(session, HENAN, cursor, 10)
+
+
+def test_pull__cursor_older_than_trimmed_tombstones__refetch(session):
+    plot = make_plot(session)
+    settle(session)
+    _, cursor = pull_all(session, HENAN)
+    plot.deleted = True
+    settle(session)
+    assert trim_log(session, keep_days=-1) == 1
+    session.commit()
+    with pytest.raises(Refetch):
+        pull(session, HENAN, cursor, 10)
+    assert pull_all(session, HENAN)[0] is not None  # from nothing is always fine
+
+
+def test_push__replayed_batch__answers_duplicate_and_writes_nothing_twice(session):
+    rid = str(uuid.uuid4())
+    batch = [m("plot", rid, plot_fields()), m("observation", str(uuid.uuid4()), {"plot_id": rid, "notes": "出苗"})]
+    first = push(session, HENAN, batch)
+    session.commit()
+    assert [a.status for a in first] == ["applied", "applied"]
+    before = session.scalar(select(func.count()).select_from(ChangeLog))
+    again = push(session, HENAN, batch)
+    session.commit()
+    assert [a.status for a in again] == ["duplicate", "duplicate"]
+    assert [a.original for a in again] == [a.to_json() for a in first]
+    assert session.scalar(select(func.count()).select_from(Observation)) == 1
+    assert session.get(DemoPlot, rid).version == 1
+    assert session.scalar(select(func.count()).select_from(ChangeLog)) == before
+    assert session.scalar(select(func.count()).select_from(AppliedMutation)) == 2
+
+
+def test_push__one_bad_record_never_blocks_the_rest(session):
+    good, bad = str(uuid.uuid4()), str(uuid.uuid4())
+    answers = push(session, HENAN, [m("plot", bad, plot_fields(crop="no-such-crop")), m("plot", good, plot_fields())])
+    session.commit()
+    assert [a.status for a in answers] == ["rejected", "applied"]
+    assert (answers[0].code, answers[0].field) == ("validation_failed", "crop")
+    assert session.get(DemoPlot, bad) is None and session.get(DemoPlot, good) is not None
+
+
+@pytest.mark.parametrize(("who", "code"), [(HEBEI, "not_found")])
+def test_push__another_countys_record__not_found_and_unchanged(session, who, code):
+    rid = create(session)
+    (answer,) = push(session, who, [m("plot", rid, {"name": "改"}, base=1)])
+    session.commit()
+    assert (answer.status, answer.code) == ("rejected", code)
+    assert session.get(DemoPlot, rid).name == "东风村玉米示范田"
+
+
+def test_push__create_in_another_county__forbidden(session):
+    (answer,) = push(session, HEBEI, [m("plot", str(uuid.uuid4()), plot_fields())])
+    assert (answer.status, answer.code) == ("rejected", "forbidden")
+
+
+def test_push__edits_of_different_fields_from_two_devices__merge(session):
+    rid = create(session)
+    a, b = agent("410102", token_id="kit-a"), agent("410102", token_id="kit-b")
+    assert push(session, a, [m("plot", rid, {"variety": "郑单958"}, base=1)])[0].status == "applied"
+    (answer,) = push(session, b, [m("plot", rid, {"notes": "长势好"}, base=1)])
+    session.commit()
+    assert (answer.status, answer.version) == ("applied", 3)
+    plot = session.get(DemoPlot, rid)
+    assert (plot.variety, plot.notes) == ("郑单958", "长势好")
+    assert session.scalar(select(func.count()).select_from(SyncConflict)) == 0
+
+
+def test_push__same_field_from_two_devices__server_value_stays_and_conflict_keeps_both(session):
+    rid = create(session)
+    a, b = agent("410102", token_id="kit-a"), agent("410102", token_id="kit-b")
+    push(session, a, [m("plot", rid, {"variety": "郑单958"}, base=1)])
+    (answer,) = push(session, b, [m("plot", rid, {"variety": "先玉335", "notes": "倒伏"}, base=1)])
+    session.commit()
+    assert answer.status == "conflict" and answer.fields == {"variety": "郑单958"}
+    plot = session.get(DemoPlot, rid)
+    assert (plot.variety, plot.notes, plot.version) == ("郑单958", "倒伏", 3)  # the rest of the edit applied
+    (c,) = session.scalars(select(SyncConflict))
+    assert (c.id, c.field, c.device_value, c.server_value, c.token_id) == \
+        (answer.conflict_ids[0], "variety", "先玉335", "郑单958", "kit-b")
+
+
+def test_push__same_value_from_two_devices__no_conflict(session):
+    rid = create(session)
+    push(session, HENAN, [m("plot", rid, {"variety": "郑单958"}, base=1)])
+    (answer,) = push(session, HENAN, [m("plot", rid, {"variety": "郑单958"}, base=1)])
+    assert (answer.status, answer.version) == ("applied", 2)
+
+
+def test_push__edit_of_a_deleted_record__stays_deleted_and_is_a_conflict(session):
+    rid = create(session)
+    assert push(session, HENAN, [m("plot", rid, {}, op="delete", base=1)])[0].status == "applied"
+    (answer,) = push(session, HENAN, [m("plot", rid, {"name": "还在"}, base=1)])
+    session.commit()
+    assert answer.status == "conflict" and answer.fields == {"deleted": True}
+    plot = session.get(DemoPlot, rid)
+    assert plot.deleted and plot.name == "东风村玉米示范田"
+    (c,) = session.scalars(select(SyncConflict))
+    assert (c.field, c.device_value) == ("deleted", {"name": "还在"})
+
+
+def test_push__device_clock_of_1970__changes_nothing(session):
+    rid = create(session)
+    epoch_0 = "1970-01-01T00:00:00+00:00"
+    (answer,) = push(session, HENAN, [m("plot", rid, {"notes": "时钟错了", "updated_at": epoch_0,
+                                                      "created_at": epoch_0, "version": 99}, base=1)])
+    session.commit()
+    plot = session.get(DemoPlot, rid)
+    assert (answer.status, answer.version, plot.version) == ("applied", 2, 2)
+    assert plot.updated_at > dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    assert plot.created_at > dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+
+
+def test_push__boundary_in_gcj02__merged_on_the_wgs84_value(session):
+    rid = create(session, boundary=SQUARE)
+    (answer,) = push(session, HENAN, [m("plot", rid, {"boundary": SQUARE}, base=1)])
+    assert (answer.status, answer.version) == ("applied", 1)  # the same boundary again: nothing to do
