@@ -83,7 +83,7 @@ class ConflictRecord(KitBase):
     type: Mapped[str] = mapped_column(String(32))
     record_id: Mapped[str] = mapped_column(String(36))
     mutation_id: Mapped[str] = mapped_column(String(36), unique=True)
-    conflict_id: Mapped[str | None] = mapped_column(String(64))
+    conflict_id: Mapped[str | None] = mapped_column(Text)  # the server's conflict record ids
     mine: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     server: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     code: Mapped[str | None] = mapped_column(String(64))
@@ -257,9 +257,9 @@ class Store:
             _set(s, "last_push", utcnow().isoformat())
 
     def _apply_answer(self, s: Session, row: Outbox, a: dict[str, Any], epoch: str | None) -> None:
+        if a.get("status") == "duplicate" and isinstance(a.get("original"), dict):
+            a = a["original"]  # what the first, lost, answer said: a conflict must still be recorded here
         status = a.get("status")
-        if status == "duplicate" and (a.get("conflict_id") or a.get("original") in ("conflict", "rejected")):
-            status = a.get("original") or "conflict"  # the stored answer of a conflict whose reply was lost
         state = s.get(RecordState, (row.type, row.record_id))
         if state is None:
             state = RecordState(type=row.type, record_id=row.record_id, mine=True)
@@ -277,7 +277,8 @@ class Store:
             mine = {k: v for k, v in row.fields.items() if k in server} or dict(row.fields)
             if not s.scalar(select(ConflictRecord.id).where(ConflictRecord.mutation_id == row.mutation_id)):
                 s.add(ConflictRecord(kind="conflict", type=row.type, record_id=row.record_id,
-                                     mutation_id=row.mutation_id, conflict_id=_str(a.get("conflict_id")),
+                                     mutation_id=row.mutation_id,
+                                     conflict_id=",".join(a.get("conflict_ids") or []) or _str(a.get("conflict_id")),
                                      mine=mine, server=server))
             obj = s.get(codec.model_of(row.type), row.record_id)
             if obj is not None:
@@ -342,6 +343,8 @@ class Store:
                     s.delete(state)
             return
         if obj is None:
+            if op == "delete":
+                return  # a tombstone of a record this device never had
             obj = model(id=rid)
             s.add(obj)
         if op == "delete":
@@ -354,7 +357,7 @@ class Store:
         if isinstance(version, int):
             obj.version = version
             if state is None:
-                state = RecordState(type=type_, record_id=rid, mine=False)
+                state = RecordState(type=type_, record_id=rid, mine=False, seen=refetching, server_version=version)
                 s.add(state)
             if state.version is None or version >= state.version or state.epoch != epoch:
                 state.version, state.epoch = version, epoch

@@ -184,6 +184,11 @@ class HttpTransport(BaseTransport):
             content = r.content  # reads the whole body here: a cut answer raises now, not later
         except requests.RequestException as exc:
             raise Dropped(type(exc).__name__) from exc
+        framed = "Content-Length" in r.headers or r.headers.get("Transfer-Encoding") == "chunked"
+        if method != "HEAD" and r.status_code != 204 and not framed:
+            # Our server frames every answer; an answer cut inside its head loses the framing and would read
+            # as complete up to the cut.
+            raise Dropped("answer without a length")
         return Reply(r.status_code, dict(r.headers), content)
 
 

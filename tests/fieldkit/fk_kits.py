@@ -121,7 +121,9 @@ def check_converged(kits: list[Kit], server_records: dict[str, dict[str, Any]], 
             if fields.get("_type", "plot") != "plot":
                 continue
             obj = local.get(rid)
-            assert obj is not None, f"{k.name} lacks {rid}"
+            if obj is None:
+                assert rid in deleted, f"{k.name} lacks {rid}"  # a tombstone of what it never had: nothing to keep
+                continue
             assert obj.deleted == (rid in deleted), f"{k.name}: {rid} deleted={obj.deleted}"
             if rid not in deleted:
                 assert (obj.name, obj.notes) == (fields["name"], fields.get("notes")), f"{k.name}: {rid} differs"

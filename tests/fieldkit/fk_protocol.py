@@ -175,7 +175,7 @@ class ProtocolServer:
         if rec.deleted:
             cid = self._conflict(rec, mid, fields, {"deleted": True})
             return {"status": "conflict", "version": rec.version, "fields": {}, "deleted": True,
-                    "conflict_id": cid}
+                    "conflict_ids": [cid]}
         clash = {k: rec.fields.get(k) for k, v in fields.items()
                  if rec.field_versions.get(k, 0) > (base or 0) and rec.fields.get(k) != v}
         apply = {k: v for k, v in fields.items() if k not in clash and rec.fields.get(k) != v}
@@ -188,7 +188,7 @@ class ProtocolServer:
             self._log(type_, id_)
         if clash:
             cid = self._conflict(rec, mid, {k: fields[k] for k in clash}, clash)
-            return {"status": "conflict", "version": rec.version, "fields": clash, "conflict_id": cid}
+            return {"status": "conflict", "version": rec.version, "fields": clash, "conflict_ids": [cid]}
         return {"status": "applied", "version": rec.version}
 
     def _conflict(self, rec: Rec, mid: str, mine: dict[str, Any], server: dict[str, Any]) -> str:
@@ -199,8 +199,8 @@ class ProtocolServer:
 
     def push(self, m: dict[str, Any]) -> dict[str, Any]:
         if m["mutation_id"] in self.state.answers:
-            return {**self.state.answers[m["mutation_id"]], "status": "duplicate",
-                    "original": self.state.answers[m["mutation_id"]]["status"]}
+            first = self.state.answers[m["mutation_id"]]
+            return {"status": "duplicate", "version": first.get("version"), "original": first}
         if m["type"] == "plot" and not str(m["fields"].get("name", "x")).strip():
             answer: dict[str, Any] = {"status": "rejected", "code": "validation_failed", "field": "name",
                                       "message": {"zh": "名称必填", "en": "name is required"}}

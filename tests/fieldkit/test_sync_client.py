@@ -223,3 +223,14 @@ def test_files__upload_cut_midway__resumes_from_the_server_offset(proto: Protoco
     assert sha in proto.state.complete and bytes(proto.state.files[sha]) == blob
     assert a.store.pending_files() == []
     assert SyncClient(a.transport, a.store).sync().bytes_uploaded == 0  # a known file is not sent again
+
+
+def test_pull__tombstone_of_a_record_never_seen__is_skipped(proto: ProtocolServer, make_kit: MakeKit) -> None:
+    a, b = make_kit("a"), make_kit("b")
+    pid = a.add_plot("p", 1)
+    a.sync()
+    a.delete("plot", pid)
+    a.sync()
+    b.sync()  # b's first pull starts with the tombstone
+    assert b.store.records("plot", include_deleted=True) == []
+    check(proto, a, b)
