@@ -57,6 +57,17 @@ def _results(session: Session, opts: DemoOptions) -> str:
 DEMO_STEPS: list[SeedStep] = [SeedStep("reference", _reference), SeedStep("results", _results)]
 
 
+def _field(session: Session, opts: DemoOptions) -> str:
+    from catalog.demo_plots import seed_plots
+
+    report = seed_plots(session, opts.seed)
+    flagged = "、".join(f"{k} {v}" for k, v in sorted(report.flagged.items()))
+    return f"示范地块 / demo plots: {report.plots}，测产 / yields: {report.yields}（待审核 / flagged: {flagged}）"
+
+
+DEMO_STEPS.append(SeedStep("field", _field))
+
+
 @main.group()
 def seed() -> None:
     """演示数据 / Demo data."""

@@ -253,3 +253,21 @@ def test_observation__unknown_stage_and_child_cannot_move(session: Session) -> N
     with pytest.raises(ValidationFailed) as info:
         apply_observation(session, AGENT, {"plot_id": other.id}, record_id=obs.id)
     assert info.value.errors[0].code == "immutable"
+
+
+def test_demo_plots__realistic_sizes_yields_and_some_flags(session: Session) -> None:
+    from catalog.demo_plots import seed_plots
+    from catalog.field import YieldMeasurement
+    from catalog.yields import crop_rules
+
+    report = seed_plots(session, seed=7, per_county=26)
+    plots = list(session.scalars(select(DemoPlot)))
+    assert len(plots) == report.plots > 150
+    assert all(10 <= (p.area_m2 or 0) / M2_PER_MU <= 200.5 for p in plots)
+    assert report.flagged.get("outside_county") and report.flagged.get("overlaps")
+    assert any(p.control_plot_id for p in plots)
+    rules = crop_rules()
+    for y in session.scalars(select(YieldMeasurement)):
+        limit = rules[y.crop].max_kg_per_mu or 0
+        assert y.yield_kg_per_mu is not None and limit * 0.1 < y.yield_kg_per_mu < limit
+        assert y.baseline_type is None or y.gain_pct is not None
