@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from catalog.access import SYSTEM
+from catalog.access import SYSTEM, operator
+from catalog.audit import act_as
 from catalog.db import make_engine
 from catalog.lifecycle import transition
 from catalog.results import Result
@@ -124,7 +125,7 @@ def test_search__sqlite_and_postgis__same_answers(sqlite_url, postgis_url):
     answers = []
     for url in (sqlite_url, postgis_url):
         engine = make_engine(url)
-        with Session(engine) as s:
+        with act_as(Session(engine), operator("test")) as s:
             for name, fields in CORPUS:
                 make_result(s, name, **fields)
             s.commit()
