@@ -289,21 +289,20 @@ def write(session: Session, entries: list[Entry]) -> None:
     if not entries:
         return
     conn = session.connection()
-    table = ChangeLog.__table__
-    conn.execute(delete(table).where(and_(table.c.type == _bind("t"), table.c.record_id == _bind("r"),
-                                          table.c.scope == _bind("s"))),
+    conn.execute(delete(ChangeLog).where(and_(ChangeLog.type == _bind("t"), ChangeLog.record_id == _bind("r"),
+                                              ChangeLog.scope == _bind("s"))),
                  [{"t": e.type, "r": e.record_id, "s": e.scope} for e in entries])
     now = utcnow()
     rows = [{"type": e.type, "record_id": e.record_id, "scope": e.scope, "op": e.op, "version": e.version,
              "county_code": e.county_code, "province_code": e.province_code, "at": now} for e in entries]
     if is_postgres(conn):
-        conn.execute(insert(table).values(xid=literal_column("pg_current_xact_id()::text::bigint")), rows)
+        conn.execute(insert(ChangeLog).values(xid=literal_column("pg_current_xact_id()::text::bigint")), rows)
     else:
         # Writers are serialised on SQLite and this flush already holds the write lock: the numbers are ours.
         last = conn.execute(text("SELECT seq FROM sqlite_sequence WHERE name = 'sync_change'")).scalar() or 0
         for i, row in enumerate(rows, start=1):
             row["seq"] = row["xid"] = last + i
-        conn.execute(insert(table), rows)
+        conn.execute(insert(ChangeLog), rows)
 
 
 def _bind(name: str) -> Any:
@@ -346,8 +345,8 @@ def trim(session: Session, before: dt.datetime) -> tuple[int, tuple[int, int] | 
                            .order_by(ChangeLog.xid.desc(), ChangeLog.seq.desc()).limit(1)).first()
     if last is None:
         return 0, None
-    count = session.execute(delete(ChangeLog).where(*gone)).rowcount
-    return int(count or 0), (int(last[0]), int(last[1]))
+    count = session.execute(delete(ChangeLog).where(*gone))
+    return int(getattr(count, "rowcount", 0) or 0), (int(last[0]), int(last[1]))
 
 
 def backfill(session: Session) -> int:

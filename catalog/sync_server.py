@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -243,6 +243,7 @@ def _render(session: Session, actor: Actor, scopes: set[str], rows: list[ChangeL
             ids.setdefault(row.type, set()).add(row.record_id)
     loaded: dict[tuple[str, str], Any] = {}
     for rtype, wanted in ids.items():
+        found: Iterable[Any]
         if rtype in SYNCED_MODELS:
             model = SYNCED_MODELS[rtype]
             found = session.scalars(select(model).where(model.id.in_(wanted)))  # type: ignore[attr-defined]
@@ -312,6 +313,7 @@ def _normaliser(kind: str) -> Normalise:
     def normalise(session: Session, actor: Actor, record: Synced, fields: dict[str, Any]) -> dict[str, Any]:
         data = {**fields, "id": getattr(record, "id")}  # noqa: B009
         if kind == "plot":
+            assert isinstance(record, DemoPlot)
             values, errors = field_rules.clean_plot(session, data, True, current=record)
         else:
             plot = session.get(DemoPlot, getattr(record, "plot_id"))  # noqa: B009
@@ -325,7 +327,8 @@ def _normaliser(kind: str) -> Normalise:
 
 def _writer(kind: str) -> Write:
     def write(session: Session, actor: Actor, rid: str, fields: dict[str, Any]) -> Synced:
-        return field_rules.APPLY[kind](session, actor, fields, record_id=rid).record
+        applied: field_rules.Applied[Synced] = field_rules.APPLY[kind](session, actor, fields, record_id=rid)
+        return applied.record
 
     return write
 
