@@ -256,8 +256,8 @@ def import_ledger(session: Session, content: bytes, filename: str, *, actor: Act
         for plan in good:
             report.outcomes.append(RowOutcome(plan.first.row, "plot", "updated" if plan.existing else "created",
                                               plan.first.plot.get("name", ""), plan.plot_id))
-        for r in sorted({e.row for e in report.errors if e.row}):
-            report.outcomes.append(RowOutcome(r, "plot", "skipped", ""))
+        for bad_row in sorted({e.row for e in report.errors if e.row}):
+            report.outcomes.append(RowOutcome(bad_row, "plot", "skipped", ""))
         report.outcomes.sort(key=lambda o: o.row)
         return report
     _write(session, actor, plans, yields, report)
@@ -360,12 +360,12 @@ def _write(session: Session, actor: Actor, plans: Mapping[tuple[str, str, str], 
         report.outcomes.append(RowOutcome(r.row, "plot", status, r.plot.get("name", ""), plan.plot_id))
         report.warnings.extend(dataclasses.replace(w, row=r.row) for w in applied.warnings)
         for row in plan.rows:
-            data = yields.get(row.row)
-            if data is None:
+            planned = yields.get(row.row)
+            if planned is None:
                 continue
-            if data.pop("_from_control", False):
-                data["baseline_type"] = "control_plot"
-            data = {**data, "plot_id": plan.plot_id}
+            if planned.pop("_from_control", False):
+                planned["baseline_type"] = "control_plot"
+            data = {**planned, "plot_id": plan.plot_id}
             existing = session.scalar(select(YieldMeasurement.id).where(
                 YieldMeasurement.plot_id == plan.plot_id, YieldMeasurement.method == data.get("method"),
                 YieldMeasurement.level == (data.get("level") or "county"),

@@ -21,7 +21,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 import shapely
@@ -95,10 +95,10 @@ DEFAULT_SETTINGS = FieldSettings()
 
 
 @dataclass
-class Applied:
+class Applied(Generic[R]):
     """What a write did: the record, whether it was created, the fields changed, and warnings (repairs, flags)."""
 
-    record: Synced
+    record: R
     created: bool
     changed: list[str]
     warnings: list[FieldError] = field(default_factory=list)
@@ -116,7 +116,9 @@ class _Checker:
         self.partial = partial
         self.out: dict[str, Any] = {}
         self.errors: list[FieldError] = []
-        for key in data if allowed is not None else ():
+        if allowed is None:
+            return
+        for key in data:
             if key not in allowed and key not in SERVER_FIELDS and key not in ("county_code", "id"):
                 self.fail(key, "unknown_field", "未知字段", "Unknown field")
 
@@ -414,7 +416,7 @@ def plot_flags(session: Session, plot_id: str, boundary: BaseGeometry | None, co
 
 
 def apply_plot(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None,
-               settings: FieldSettings = DEFAULT_SETTINGS) -> Applied:
+               settings: FieldSettings = DEFAULT_SETTINGS) -> Applied[DemoPlot]:
     """Create the plot ``record_id`` (a new id when None) or edit it with the given fields; raises
     ValidationFailed, NotFound (unreadable), Forbidden (readable, not writable) or Conflict (deleted)."""
     current = _existing(session, actor, DemoPlot, "plot", record_id)
@@ -476,7 +478,7 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _write(session: Session, actor: Actor, record: R, values: Mapping[str, Any], created: bool) -> Applied:
+def _write(session: Session, actor: Actor, record: R, values: Mapping[str, Any], created: bool) -> Applied[R]:
     """Set ``values`` on ``record`` and keep the versions: a new record is version 1 with every field at 1; an edit
     that changes anything takes the next version, and each changed field remembers it."""
     changed = [k for k, v in values.items() if created or not _same(getattr(record, k), v)]
@@ -506,7 +508,7 @@ def _write(session: Session, actor: Actor, record: R, values: Mapping[str, Any],
     return Applied(record, created, changed)
 
 
-def delete_record(session: Session, actor: Actor, kind: str, record_id: str) -> Applied:
+def delete_record(session: Session, actor: Actor, kind: str, record_id: str) -> Applied[Synced]:
     """Tombstone a record (``deleted``, so the deletion reaches every device); NotFound/Forbidden as for edits."""
     model = MODELS[kind]
     record = session.get(model, record_id)
@@ -541,7 +543,7 @@ def _plot_for_child(session: Session, actor: Actor, c: _Checker, current: Any) -
 
 def _apply_child(session: Session, actor: Actor, model: type[R], kind: str, data: Mapping[str, Any],
                  record_id: str | None, clean: Callable[..., tuple[dict[str, Any], list[FieldError]]],
-                 **options: Any) -> Applied:
+                 **options: Any) -> Applied[R]:
     current = _existing(session, actor, model, kind, record_id)
     partial = current is not None
     checker = _Checker(data, partial, None)
@@ -554,7 +556,7 @@ def _apply_child(session: Session, actor: Actor, model: type[R], kind: str, data
     if current is None:
         field_access.ensure_can_create(actor, plot.county_code, kind)
         values |= {"plot_id": plot.id, "county_code": plot.county_code}
-    record = current or model(id=record_id or new_id())
+    record = current or cast(Any, model)(id=record_id or new_id())
     return _write(session, actor, record, values, current is None)
 
 
@@ -571,11 +573,12 @@ def _fraction(c: _Checker, where: str, name: str, value: Any, *, low_open: bool 
     """A fraction 0 ≤ x < 1 (0 < x ≤ 1 with ``low_open``: rates); a value above 1 gets a hint about percent."""
     number = _number(value)
     ok = number is not None and ((0 < number <= 1) if low_open else (0 <= number < 1))
-    if not ok:
-        hint = f"（{number} % 应写作 {number / 100:g}）" if number is not None and 1 <= number <= 100 else ""
-        c.fail(where, "out_of_range", f"{name}应为 0 到 1 之间的小数{hint}",
-               f"{name} must be a fraction between 0 and 1" + (f" ({number} % is {number / 100:g})" if hint else ""),
-               value)
+    if not ok or number is None:
+        percent = number is not None and 1 <= number <= 100
+        zh_hint = f"（{number} % 应写作 {number / 100:g}）" if percent and number is not None else ""
+        en_hint = f" ({number} % is {number / 100:g})" if percent and number is not None else ""
+        c.fail(where, "out_of_range", f"{name}应为 0 到 1 之间的小数{zh_hint}",
+               f"{name} must be a fraction between 0 and 1{en_hint}", value)
         return None
     return number
 
@@ -606,7 +609,7 @@ def _harvest_samples(c: _Checker, samples: list[Any], crop: str) -> list[dict[st
             continue
         area_mu = (_positive(c, where, "收获面积（亩）", s["area_mu"], 1000) if s.get("area_mu") is not None
                    else _positive(c, where, "收获面积（平方米）", s["area_m2"], 1000 * M2_PER_MU))
-        if area_mu is not None and s.get("area_mu") is None:
+        if area_mu is not None and s.get("area_mu") is None:  # given in m²
             area_mu = area_mu / M2_PER_MU
         fresh = _positive(c, where, "鲜重（kg）", s.get("fresh_kg"), 1_000_000)
         moisture = _fraction(c, where, "含水率", s.get("moisture"))
@@ -752,7 +755,8 @@ def _control_yield(session: Session, plot: DemoPlot, method: str) -> float | Non
         .order_by(YieldMeasurement.measured_on.desc().nulls_last(), YieldMeasurement.created_at.desc()).limit(1))
 
 
-def apply_yield(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None) -> Applied:
+def apply_yield(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None
+                ) -> Applied[YieldMeasurement]:
     """Create or edit a yield measurement; the kit's computed yield is ignored and recomputed here."""
     return _apply_child(session, actor, YieldMeasurement, "yield", data, record_id, clean_yield)
 
@@ -777,7 +781,7 @@ def clean_observation(session: Session, data: Mapping[str, Any], partial: bool =
 
 
 def apply_observation(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None
-                      ) -> Applied:
+                      ) -> Applied[Observation]:
     return _apply_child(session, actor, Observation, "observation", data, record_id, clean_observation)
 
 
@@ -828,7 +832,7 @@ def clean_soil_sample(session: Session, data: Mapping[str, Any], partial: bool =
 
 
 def apply_soil_sample(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None
-                      ) -> Applied:
+                      ) -> Applied[SoilSample]:
     return _apply_child(session, actor, SoilSample, "soil_sample", data, record_id, clean_soil_sample)
 
 
@@ -900,7 +904,7 @@ def clean_photo(session: Session, data: Mapping[str, Any], partial: bool = False
 
 
 def apply_photo(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None,
-                content: bytes | None = None, settings: FieldSettings = DEFAULT_SETTINGS) -> Applied:
+                content: bytes | None = None, settings: FieldSettings = DEFAULT_SETTINGS) -> Applied[Photo]:
     """Create or edit a photo record; a time or place that does not fit the plot is flagged, not refused."""
     applied = _apply_child(session, actor, Photo, "photo", data, record_id, clean_photo, content=content,
                            settings=settings)
@@ -914,6 +918,6 @@ def apply_photo(session: Session, actor: Actor, data: Mapping[str, Any], *, reco
 
 MODELS: dict[str, type[Synced]] = {"plot": DemoPlot, "yield": YieldMeasurement, "observation": Observation,
                                    "soil_sample": SoilSample, "photo": Photo}
-APPLY: dict[str, Callable[..., Applied]] = {"plot": apply_plot, "yield": apply_yield,
+APPLY: dict[str, Callable[..., Applied[Any]]] = {"plot": apply_plot, "yield": apply_yield,
                                             "observation": apply_observation, "soil_sample": apply_soil_sample,
                                             "photo": apply_photo}
