@@ -70,5 +70,6 @@ from server import (  # noqa: E402
     cli_results,  # noqa: F401
     cli_seed,  # noqa: F401
     cli_sites,  # noqa: F401
+    cli_sync,  # noqa: F401
     cli_users,  # noqa: F401
 )

@@ -233,3 +233,15 @@ def test_files__download_only_for_the_county_of_a_photo_that_names_it(app, clien
 def test_files__bad_patch_headers__refused(client, devices, headers, status):
     resp = client.patch(f"/api/sync/files/{'a' * 64}", data=b"12345", headers={**devices["henan"], **headers})
     assert resp.status_code == status
+
+
+def test_cli_new_epoch__old_cursors_refetch(app, client, devices):
+    _, cursor = pull_all(client, devices["henan"])
+    from server.cli import main
+
+    result = app.test_cli_runner().invoke(main, ["sync", "new-epoch"])
+    assert result.exit_code == 0, result.output
+    resp = client.get(f"/api/sync/pull?cursor={cursor}", headers=devices["henan"])
+    assert resp.status_code == 410 and resp.get_json()["error"]["code"] == "refetch"
+    fresh = client.get("/api/sync/pull?cursor=", headers=devices["henan"]).get_json()
+    assert fresh["epoch"] == resp.get_json()["error"]["details"]["epoch"] != cursor.split(".")[0]
