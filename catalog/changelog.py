@@ -169,6 +169,7 @@ class Entry:
     version: int
     county_code: str | None = None
     province_code: str | None = None
+    new: bool = False  # the record was inserted in this flush: no earlier row to replace
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -215,7 +216,7 @@ def _synced_entries(obj: Synced, action: str) -> list[Entry]:
     county: str = getattr(obj, "county_code")  # noqa: B009 — every synced model has one
     rid, version = str(getattr(obj, "id")), obj.version or 1  # noqa: B009
     op = "delete" if action == "delete" or obj.deleted else "upsert"
-    out = [Entry(rtype, rid, county_scope(county), op, version, county, county[:2] + "0000")]
+    out = [Entry(rtype, rid, county_scope(county), op, version, county, county[:2] + "0000", action == "insert")]
     old = _old(obj, "county_code") if action == "update" else county
     if old and old != county:
         out.append(Entry(rtype, rid, county_scope(old), "out_of_scope", version, old, old[:2] + "0000"))
@@ -230,7 +231,7 @@ def _result_entries(obj: Result, action: str) -> list[Entry]:
     province = obj.source_province if obj.source == "local" else None
     if now:
         out.append(Entry("result", obj.id, now, "delete" if action == "delete" else "upsert", obj.version or 1,
-                         None, province))
+                         None, province, action == "insert"))
     if before and before != now:
         out.append(Entry("result", obj.id, before, "out_of_scope", obj.version or 1, None, province))
     return out
@@ -238,7 +239,8 @@ def _result_entries(obj: Result, action: str) -> list[Entry]:
 
 def _site_entries(obj: Site, action: str) -> list[Entry]:
     now = site_scope(obj.province_code)
-    out = [Entry("site", obj.id, now, "delete" if action == "delete" else "upsert", 1, None, obj.province_code)]
+    out = [Entry("site", obj.id, now, "delete" if action == "delete" else "upsert", 1, None, obj.province_code,
+                 action == "insert")]
     before = site_scope(_old(obj, "province_code")) if action == "update" else now
     if before != now:
         out.append(Entry("site", obj.id, before, "out_of_scope", 1, None, None))
@@ -289,9 +291,10 @@ def write(session: Session, entries: list[Entry]) -> None:
     if not entries:
         return
     conn = session.connection()
-    conn.execute(delete(ChangeLog).where(and_(ChangeLog.type == _bind("t"), ChangeLog.record_id == _bind("r"),
-                                              ChangeLog.scope == _bind("s"))),
-                 [{"t": e.type, "r": e.record_id, "s": e.scope} for e in entries])
+    replaced = [{"t": e.type, "r": e.record_id, "s": e.scope} for e in entries if not e.new]
+    if replaced:  # a push of new records (the common case) skips this round trip
+        conn.execute(delete(ChangeLog).where(and_(ChangeLog.type == _bind("t"), ChangeLog.record_id == _bind("r"),
+                                                  ChangeLog.scope == _bind("s"))), replaced)
     now = utcnow()
     rows = [{"type": e.type, "record_id": e.record_id, "scope": e.scope, "op": e.op, "version": e.version,
              "county_code": e.county_code, "province_code": e.province_code, "at": now} for e in entries]

@@ -402,6 +402,14 @@ def _load(session: Session, mutations: Sequence[MutationLike]) -> dict[tuple[str
         # and a merge never works from a version another writer is changing.
         query = select(model).where(col.in_(sorted(ids))).order_by(col).with_for_update()
         out.update({(rtype, str(o.id)): o for o in session.scalars(query)})  # type: ignore[attr-defined]
+    # The plots that the batch's yields, photos, ... hang on, in one query; held in ``out`` so the session's
+    # (weak) identity map keeps them and the rules find them without a query per mutation.
+    plot_ids = {str(m.fields.get("plot_id")) for m in mutations if m.type != "plot" and m.fields.get("plot_id")}
+    plot_ids |= {str(getattr(r, "plot_id")) for r in out.values() if not isinstance(r, DemoPlot)}  # noqa: B009
+    plot_ids -= {rid for (rtype, rid) in out if rtype == "plot"}
+    if plot_ids:
+        for plot in session.scalars(select(DemoPlot).where(DemoPlot.id.in_(sorted(plot_ids)))):
+            out[("plot", plot.id)] = plot
     return out
 
 
