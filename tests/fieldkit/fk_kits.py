@@ -126,8 +126,9 @@ def check_converged(kits: list[Kit], server_records: dict[str, dict[str, Any]], 
                 continue
             assert obj.deleted == (rid in deleted), f"{k.name}: {rid} deleted={obj.deleted}"
             if rid not in deleted:
-                assert (obj.name, obj.notes) == (fields["name"], fields.get("notes")), f"{k.name}: {rid} differs"
+                assert (obj.name, _norm(obj.notes)) == (fields["name"], _norm(fields.get("notes"))), \
+                    f"{k.name}: {rid} differs"
 
 
 def _norm(v: Any) -> Any:
-    return repr(v)
+    return repr(None if v == "" else v)  # the server stores an empty text as null

@@ -64,7 +64,7 @@ class ProtocolServer:
         with self.lock:
             recs = {r.id: {**r.fields, "_type": r.type} for r in self.state.records.values()}
             deleted = {r.id for r in self.state.records.values() if r.deleted}
-            history = {(rid, f, repr(v)) for _t, rid, f, v, _m in self.state.history}
+            history = {(rid, f, repr(None if v == "" else v)) for _t, rid, f, v, _m in self.state.history}
             return recs, deleted, history, copy.deepcopy(self.state.conflicts)
 
     def listing(self, type_: str, id_: str, record: dict[str, Any]) -> None:
