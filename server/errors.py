@@ -24,11 +24,28 @@ from catalog.errors import (
     NotFound,
     ValidationFailed,
 )
+from catalog.sync_server import Refetch
 from server.auth import BadCredentials, BadToken, Unauthorized
 
 log = logging.getLogger(__name__)
 
+
+class UpdateRequired(CatalogError):
+    code = "update_required"
+    zh = "请更新外业工具"
+    en = "Please update the field kit"
+
+
+class TooLarge(CatalogError):
+    code = "too_large"
+    zh = "请求内容过大"
+    en = "The request is too large"
+
+
 STATUS: dict[type[CatalogError], int] = {
+    Refetch: 410,
+    UpdateRequired: 426,
+    TooLarge: 413,
     Unauthorized: 401,
     BadCredentials: 401,
     BadToken: 401,

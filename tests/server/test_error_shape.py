@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 
 from catalog.errors import CatalogError, Conflict, Forbidden, IllegalTransition, NotFound, ValidationFailed
+from catalog.sync_server import Refetch
+from server.auth import Unauthorized
+from server.errors import TooLarge, UpdateRequired
 
 
 def assert_shape(resp, status: int, code: str) -> dict:  # type: ignore[no-untyped-def]
@@ -89,6 +92,10 @@ DOMAIN_ERRORS = [
     (IllegalTransition("草稿", "publish", ["submit"]), 409, "illegal_transition"),
     (Conflict(), 409, "conflict"),
     (CatalogError(), 400, "catalog_error"),
+    (Refetch(), 410, "refetch"),
+    (UpdateRequired(), 426, "update_required"),
+    (TooLarge(), 413, "too_large"),
+    (Unauthorized(), 401, "unauthorized"),
 ]
 
 

@@ -19,12 +19,12 @@ from sqlalchemy.exc import IntegrityError
 from catalog.errors import CatalogError, FieldError, NotFound, ValidationFailed
 from catalog.field import Photo
 from catalog.files import LocalFileStore, OffsetMismatch, UploadState, check_name
-from catalog.sync_server import Refetch, conflict_dict, device_counties, ensure_backfilled, open_conflicts, server_state
+from catalog.sync_server import conflict_dict, device_counties, ensure_backfilled, open_conflicts, server_state
 from server.api.sync.protocol import pull_page, push_batch
 from server.api.sync.schemas import PullArgsSchema
 from server.auth import Unauthorized, current_actor
 from server.db import db_session
-from server.errors import error_body
+from server.errors import TooLarge, UpdateRequired, error_body
 from sync.wire import (
     HEADER_PROTOCOL,
     HEADER_SCHEMA,
@@ -47,36 +47,10 @@ class DeviceRequired(Unauthorized):
     en = "Sync needs the token of an enrolled field-kit device"
 
 
-class UpdateRequired(CatalogError):
-    code = "update_required"
-    zh = "请更新外业工具"
-    en = "Please update the field kit"
-
-
-class TooLarge(CatalogError):
-    code = "too_large"
-    zh = "请求内容过大"
-    en = "The request is too large"
-
-
 class BadBody(CatalogError):
     code = "bad_request"
     zh = "请求格式错误"
     en = "The request is malformed"
-
-
-# Statuses of the sync errors that the app's table (server/errors.py) does not know.
-SYNC_STATUS: dict[type[CatalogError], int] = {Refetch: 410, UpdateRequired: 426, TooLarge: 413}
-
-
-@blp.errorhandler(Refetch)
-@blp.errorhandler(UpdateRequired)
-@blp.errorhandler(TooLarge)
-def _sync_error(exc: CatalogError) -> Response:
-    status = SYNC_STATUS[type(exc)]
-    resp = jsonify(error_body(status, exc.code, exc.zh, exc.en, None, exc.context or None))
-    resp.status_code = status
-    return resp
 
 
 @blp.errorhandler(OffsetMismatch)
