@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.field import DEMO_TYPES, LEVELS, METHODS, SOURCE_CRS, DemoPlot, YieldMeasurement
-from fieldkit import records, settings
+from fieldkit import codec, records, settings
 from fieldkit.store import Listing, Store
 from gis import formats
 from gis.area import m2_to_mu
@@ -73,9 +73,9 @@ class Kit:
 
     def resolve(self, type_: str, prefix: str) -> str:
         """A record id from its first characters (UUIDs are long to type in a field)."""
-        model = records.codec.model_of(type_)
+        model = codec.model_of(type_)
         with self.store.session() as s:
-            ids = list(s.scalars(select(model.id).where(model.id.startswith(prefix))))  # type: ignore[attr-defined]
+            ids = list(s.scalars(select(model.id).where(model.id.startswith(prefix))))
         if len(ids) != 1:
             what = "找不到 / not found" if not ids else "不唯一，请多输入几位 / ambiguous, type more of it"
             raise click.ClickException(f"记录编号 {prefix} {what}")
@@ -196,7 +196,7 @@ def plot() -> None:
 @plot_options
 @boundary_options
 @pass_kit
-def plot_add(kit: Kit, gpx: Path | None, kml: Path | None, geojson: Path | None, csv: Path | None,
+def plot_add(kit: Kit, /, gpx: Path | None, kml: Path | None, geojson: Path | None, csv: Path | None,
              coords: str | None, crs: str, **fields: Any) -> None:
     """新建地块 / add a plot."""
     values = {k: v for k, v in fields.items() if v is not None}
@@ -213,7 +213,7 @@ def plot_add(kit: Kit, gpx: Path | None, kml: Path | None, geojson: Path | None,
 @plot_options
 @boundary_options
 @pass_kit
-def plot_edit(kit: Kit, plot_id: str, gpx: Path | None, kml: Path | None, geojson: Path | None,
+def plot_edit(kit: Kit, /, plot_id: str, gpx: Path | None, kml: Path | None, geojson: Path | None,
               csv: Path | None, coords: str | None, crs: str, **fields: Any) -> None:
     """修改地块 / edit a plot."""
     values = {k: v for k, v in fields.items() if v is not None}
@@ -247,7 +247,7 @@ def plot_show(kit: Kit, plot_id: str) -> None:
     with kit.writing() as s:
         p = records.get(s, "plot", rid)
         assert isinstance(p, DemoPlot)
-        for k, v in records.codec.record_fields("plot", p).items():
+        for k, v in codec.record_fields("plot", p).items():
             if k != "boundary" and v not in (None, ""):
                 click.echo(f"{k}: {v}")
         if p.area_m2:

@@ -23,7 +23,8 @@ SERVER_KEPT = frozenset({"id", "version", "field_versions", "deleted", "created_
                          "updated_by", "flags"})
 
 
-def model_of(type_: str) -> type[Synced]:
+def model_of(type_: str) -> type[Any]:
+    """The model class of a record type (typed loosely: ``Synced`` is a column mixin without ``id``)."""
     try:
         return SYNCED_MODELS[type_]
     except KeyError:
@@ -31,7 +32,8 @@ def model_of(type_: str) -> type[Synced]:
 
 
 def _mapper(type_: str) -> Mapper[Any]:
-    return inspect(model_of(type_))
+    mapper: Mapper[Any] = inspect(model_of(type_))
+    return mapper
 
 
 def field_names(type_: str) -> list[str]:

@@ -20,7 +20,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from catalog.db import new_id, utcnow
-from catalog.field import DEMO_TYPES, LEVELS, METHODS, SOURCE_CRS, DemoPlot, Photo, Synced
+from catalog.field import DEMO_TYPES, LEVELS, METHODS, SOURCE_CRS, DemoPlot, Photo
 from fieldkit import codec
 from fieldkit.store import FileUpload, Store
 from gis.area import geodesic_area
@@ -129,7 +129,7 @@ def _validated(type_: str, fields: dict[str, Any]) -> None:
         raise RecordRefused(problems)
 
 
-def create(s: Session, type_: str, fields: Mapping[str, Any], *, author: str | None = None) -> Synced:
+def create(s: Session, type_: str, fields: Mapping[str, Any], *, author: str | None = None) -> Any:
     """A new record born on this device (a UUID made here) and its ``upsert`` mutation."""
     model = codec.model_of(type_)
     values = _prepare(type_, dict(fields))
@@ -150,7 +150,7 @@ def create(s: Session, type_: str, fields: Mapping[str, Any], *, author: str | N
     return obj
 
 
-def get(s: Session, type_: str, record_id: str) -> Synced:
+def get(s: Session, type_: str, record_id: str) -> Any:
     obj = s.get(codec.model_of(type_), record_id)
     if obj is None or obj.deleted:
         raise NoSuchRecord(type_, record_id)
@@ -158,7 +158,7 @@ def get(s: Session, type_: str, record_id: str) -> Synced:
 
 
 def edit(s: Session, type_: str, record_id: str, changes: Mapping[str, Any], *, author: str | None = None
-         ) -> Synced:
+         ) -> Any:
     """Change some fields; only the fields whose value changed travel (so edits elsewhere merge)."""
     obj = get(s, type_, record_id)
     before = codec.record_fields(type_, obj)
@@ -182,7 +182,7 @@ def delete(s: Session, type_: str, record_id: str) -> None:
 
 
 def add_photo(s: Session, files: Path, plot_id: str, source: Path, *, caption: str | None = None,
-              author: str | None = None) -> Synced:
+              author: str | None = None) -> Photo:
     """A photo of a plot: the file kept content-addressed in ``files`` until uploaded, and its record."""
     digest = hashlib.sha256()
     with source.open("rb") as fh:

@@ -99,7 +99,7 @@ def refused(status: int, body: bytes) -> ServerRefused:
     except (ValueError, UnicodeDecodeError):
         doc = {}
     doc = doc if isinstance(doc, dict) else {}
-    message = doc.get("message") if isinstance(doc.get("message"), dict) else {}
+    message: dict[str, Any] = doc["message"] if isinstance(doc.get("message"), dict) else {}
     zh = str(message.get("zh") or doc.get("message") or f"服务器拒绝了请求（{status}）")
     en = str(message.get("en") or doc.get("message") or f"the server refused the request ({status})")
     return ServerRefused(status, str(doc.get("code") or f"http_{status}"), zh, en, doc)
