@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import event, func, insert, select
 from sqlalchemy.orm import Session
 
+from catalog.accounts import User, create_user
 from catalog.codelists import Code
 from catalog.divisions import Division
 from catalog.lifecycle import STEPS, transition
@@ -1042,3 +1043,67 @@ def bulk_insert_results(session: Session, items: Sequence[DemoResult], ref: Bulk
     bump_version(session)  # core inserts skip the ORM flush hook that marks the results changed
     session.flush()
     return len(items)
+
+
+# ------------------------------------------------------------------------------------------------- accounts
+
+DEMO_PASSWORD = "yuanxian-demo"  # printed by `yuanxian seed demo`; demo databases only
+DEMO_INSTITUTION = "河南省农业科学院"  # leads a 河南 wheat–maize project of the shipped project list
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    display_name: str
+    role: str
+    scope: str | None
+
+
+def demo_accounts(institution: str = DEMO_INSTITUTION) -> tuple[DemoAccount, ...]:
+    """One account per role, along one real line of the network: 河南 → 郑州 → 新郑市 (an innovation county),
+    the 许昌 park, a 河南 institution that holds demo results, a national reviewer and the ministry."""
+    return (
+        DemoAccount("demo_ministry", "农业农村部科技教育司", "ministry_officer", None),
+        DemoAccount("demo_henan", "河南省农业农村厅", "province_officer", "410000"),
+        DemoAccount("demo_zhengzhou", "郑州市农业农村局", "city_officer", "410100"),
+        DemoAccount("demo_xinzheng", "新郑市农业农村局", "county_officer", "410184"),
+        DemoAccount("demo_agent", "新郑市农技推广员", "agent", "410184"),
+        DemoAccount("demo_park", "河南许昌国家农业科技园区", "park_manager", "NASTP014"),
+        DemoAccount("demo_holder", institution, "result_holder", institution),
+        DemoAccount("demo_reviewer", "国家成果审核专家", "reviewer", None),
+    )
+
+
+def demo_institution(session: Session) -> str:
+    """The institution the demo result holder speaks for: 河南省农业科学院 when it holds demo results, otherwise
+    the institution holding the most (so the holder always has results to edit)."""
+    held = func.count(Result.id)
+    rows = session.execute(select(Result.lead_institution, held).where(Result.lead_institution.is_not(None))
+                           .group_by(Result.lead_institution).order_by(held.desc(), Result.lead_institution)).all()
+    names = [str(name) for name, _n in rows]
+    if DEMO_INSTITUTION in names or not names:
+        return DEMO_INSTITUTION
+    return names[0]
+
+
+def seed_accounts(session: Session, password: str = DEMO_PASSWORD) -> tuple[list[DemoAccount], int]:
+    """The demo accounts (those missing are created; existing ones are left as they are); flushes, never commits.
+
+    Returns the accounts as they stand and how many were created."""
+    wanted = demo_accounts(demo_institution(session))
+    existing = {u.username: u for u in session.scalars(select(User).where(User.username.in_(
+        [a.username for a in wanted])))}
+    created = 0
+    out: list[DemoAccount] = []
+    for account in wanted:
+        user = existing.get(account.username)
+        if user is None:
+            create_user(session, account.username, password, account.display_name,
+                        [(account.role, account.scope)], created_by="seed")
+            created += 1
+            out.append(account)
+        else:
+            grant = user.roles[0] if user.roles else None
+            out.append(DemoAccount(user.username, user.display_name, grant.role if grant else account.role,
+                                   grant.scope if grant else None))
+    return out, created

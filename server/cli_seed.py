@@ -54,7 +54,30 @@ def _results(session: Session, opts: DemoOptions) -> str:
             f"  状态 / states: {states}\n  形式 / forms: {forms}")
 
 
-DEMO_STEPS: list[SeedStep] = [SeedStep("reference", _reference), SeedStep("results", _results)]
+def _accounts(session: Session, _opts: DemoOptions) -> str:
+    from catalog.demo import seed_accounts
+
+    accounts, created = seed_accounts(session)
+    return f"演示账号 / demo accounts: {len(accounts)}（新建 / created {created}）"
+
+
+DEMO_STEPS: list[SeedStep] = [SeedStep("reference", _reference), SeedStep("results", _results),
+                              SeedStep("accounts", _accounts)]
+
+
+def _print_accounts(session: Session) -> None:
+    """The demo accounts and their one password, so that whoever ran ``make run`` can sign in."""
+    from catalog.account_rules import scope_name
+    from catalog.accounts import ROLE_NAMES
+    from catalog.demo import DEMO_PASSWORD, seed_accounts
+
+    accounts, _created = seed_accounts(session)
+    click.echo(f"演示账号（密码均为 / every password: {DEMO_PASSWORD}）:")
+    for a in accounts:
+        zh, en = ROLE_NAMES[a.role]
+        place = scope_name(session, a.role, a.scope) or "全国 / nationwide"
+        click.echo(f"  {a.username:<16} {zh} / {en}  —  {place}")
+
 
 
 def _field(session: Session, opts: DemoOptions) -> str:
@@ -87,12 +110,13 @@ def seed_demo(count: int, seed_value: int, if_empty: bool) -> None:
     opts = DemoOptions(results=count, seed=seed_value)
     with cli_session() as s, s.begin():
         existing = result_count(s)
+        started = time.perf_counter()
         if if_empty and existing:
             click.echo(f"已有 {existing} 条成果，跳过演示数据 / {existing} results exist, demo data skipped")
-            return
-        started = time.perf_counter()
-        for step in DEMO_STEPS:
-            click.echo(f"[{step.name}] {step.run(s, opts)}")
-    click.echo(f"演示数据已就绪 / demo data ready ({time.perf_counter() - started:.1f} s)")
+        else:
+            for step in DEMO_STEPS:
+                click.echo(f"[{step.name}] {step.run(s, opts)}")
+            click.echo(f"演示数据已就绪 / demo data ready ({time.perf_counter() - started:.1f} s)")
+        _print_accounts(s)  # also on a database seeded before demo accounts existed
     host = current_app.config.get("SERVER_NAME") or "127.0.0.1:5000"
-    click.echo(f"浏览 / browse: http://{host}/  (yuanxian serve)")
+    click.echo(f"浏览 / browse: http://{host}/  (yuanxian serve)  登录 / sign in: http://{host}/login")

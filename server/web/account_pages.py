@@ -36,6 +36,7 @@ from catalog.errors import CatalogError, ValidationFailed
 from server.api.auth.routes import sign_in_limit
 from server.auth import BadCredentials, authenticate, csrf, current_actor, sign_in_session, sign_out_session
 from server.db import db_session
+from server.errors import STATUS
 from server.i18n import current_lang, t
 
 PER_PAGE = 20
@@ -52,6 +53,11 @@ def error_text(exc: CatalogError) -> list[str]:
     if isinstance(exc, ValidationFailed) and exc.errors:
         return [e.en if en else e.zh for e in exc.errors]
     return [exc.en if en else exc.zh]
+
+
+def status_of(exc: CatalogError) -> int:
+    """The page answers with the status the API gives the same error."""
+    return next(s for cls, s in STATUS.items() if isinstance(exc, cls))
 
 
 def _safe_next(target: str | None) -> str:
@@ -164,7 +170,7 @@ def accounts() -> Page:
             return redirect(url_for("web.account", user_id=user.id))
         except CatalogError as exc:
             db_session().rollback()
-            errors, status = error_text(exc), 422 if isinstance(exc, ValidationFailed) else 403
+            errors, status = error_text(exc), status_of(exc)
     return render_template("accounts.html", **_user_list(actor), errors=errors, form=form, roles=list(ROLES)), status
 
 
@@ -203,7 +209,7 @@ def account(user_id: str) -> Page:
             return redirect(url_for("web.account", user_id=user.id))
         except CatalogError as exc:
             session.rollback()
-            errors, status = error_text(exc), 422 if isinstance(exc, ValidationFailed) else 403
+            errors, status = error_text(exc), status_of(exc)
             user = session.get(User, user_id) or user
     manageable = user.id != actor.user_id and can_manage_user(session, actor, user)
     return render_template("account.html", user=user, grants=_grant_rows(user), manageable=manageable,

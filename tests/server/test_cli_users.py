@@ -123,3 +123,32 @@ def test_tokens_listed_and_revoked(app):
     assert run(app, "revoke-token", token_id).exit_code == 0
     assert "已撤销" in run(app, "tokens", "zz").output
     assert app.test_client().get("/api/auth/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+
+
+def test_seed_demo__one_account_per_role__printed_password_signs_in(app):
+    from catalog.account_rules import validate_grant
+    from catalog.accounts import ROLES
+    from catalog.demo import DEMO_PASSWORD
+    from catalog.results import Result
+    from catalog.sites import SiteDivision
+
+    runner = app.test_cli_runner()
+    first = runner.invoke(main, ["seed", "demo", "--results", "30", "--seed", "5", "--if-empty"])
+    assert first.exit_code == 0, first.output
+    assert DEMO_PASSWORD in first.output and "/login" in first.output
+    again = runner.invoke(main, ["seed", "demo", "--results", "30", "--seed", "5", "--if-empty"])
+    assert again.exit_code == 0 and "demo_agent" in again.output  # printed when the data is already there too
+
+    with Session(app.extensions["yx_engine"]) as s:
+        demo = list(s.scalars(select(User).where(User.username.startswith("demo_"))))
+        grants = [(g.role, g.scope) for u in demo for g in u.roles]
+        assert sorted(r for r, _ in grants) == sorted(ROLES)  # one account per role, none twice
+        assert all(validate_grant(s, r, sc) == [] for r, sc in grants)
+        scopes = dict(grants)
+        assert s.scalar(select(SiteDivision.site_id).where(SiteDivision.division_code == scopes["agent"]))
+        assert s.scalar(select(Result.id).where(Result.lead_institution == scopes["result_holder"]))
+    client = app.test_client()
+    for u in demo:
+        resp = app.test_client().post("/api/auth/login", json={"username": u.username, "password": DEMO_PASSWORD})
+        assert resp.status_code == 200, u.username
+    assert client.post("/api/auth/login", json={"username": "demo_agent", "password": "x" * 12}).status_code == 401

@@ -110,6 +110,8 @@ def test_accounts_page__create_below__done__above__refused_and_nothing_written(c
     assert "只能授予本辖区以下的角色" in refused and 'value="hn_officer"' in refused
     invalid = page_of(post_form(client, "/accounts", {**form, "username": "bad", "scope": "410100"}), 422)
     assert "410100" in invalid
+    taken = page_of(post_form(client, "/accounts", {**form, "username": "u_agent"}), 409)
+    assert "已被使用" in taken
     assert usernames(page_of(client.get("/accounts"))) >= {"xz_agent"}
     assert not {"hn_officer", "bad"} & usernames(page_of(client.get("/accounts")))
 
