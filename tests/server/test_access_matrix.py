@@ -20,9 +20,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from catalog.access import operator
+from catalog.accounts import create_user, get_user, issue_token
 from catalog.audit import act_as
 from catalog.lifecycle import transition
 from catalog.result_store import create_result
+from sync.wire import HEADER_PROTOCOL, HEADER_SCHEMA, PROTOCOL, SCHEMA
 from tests.conftest import ROLE_SCOPES, _admin_execute
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "access.md"
@@ -52,12 +54,34 @@ def route_of(row: str) -> str:
     return row.split(" · ")[0]
 
 
+PASSWORD = "correct horse battery"
+KIT_HEADERS = {HEADER_PROTOCOL: str(PROTOCOL), HEADER_SCHEMA: str(SCHEMA)}  # what a field kit sends
 BASE = {"summary": "示范效果好", "tech_fields": ["TF01"], "industry_types": ["IT0103"], "crops": ["maize"]}
 
 
 @dataclass
 class Ctx:
     session: Session
+    role: str = "anonymous"
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """The acting role's own username and password (anonymous: an unknown user)."""
+        if self.role == "anonymous":
+            return {"username": "nobody", "password": "not a password"}
+        return {"username": f"m_{self.role}", "password": PASSWORD}
+
+    def user(self, role: str = "agent", scope: str | None = "410102") -> str:
+        """A fresh account with one role."""
+        user = create_user(self.session, f"x_{uuid.uuid4().hex[:8]}", PASSWORD, roles=[(role, scope)])
+        self.session.commit()
+        return user.id
+
+    def token(self, kind: str, username: str) -> str:
+        """A fresh token of ``username``; its id."""
+        token, _secret = issue_token(self.session, get_user(self.session, username), kind, "matrix")
+        self.session.commit()
+        return token.id
 
     def result(self, kind: str) -> str:
         """A fresh record of ``kind``, made by the test operator."""
@@ -143,6 +167,34 @@ BUILDERS: dict[str, Callable[[Ctx], Request]] = {
     "GET /api/results/template.xlsx": lambda c: ("GET", "/api/results/template.xlsx", {}),
     "GET /api/results/template.csv": lambda c: ("GET", "/api/results/template.csv", {}),
     "GET /api/sync/pull": lambda c: ("GET", "/api/sync/pull?cursor=", {}),
+    "GET /api/sync/pull · device token": lambda c: ("GET", "/api/sync/pull?cursor=", {"as_device": True}),
+    "POST /api/sync/push · device token": lambda c: (
+        "POST", "/api/sync/push", {"json": {"mutations": []}, "as_device": True}),
+    "POST /api/auth/login · own password": lambda c: ("POST", "/api/auth/login", {"json": c.credentials}),
+    "POST /api/auth/logout": lambda c: ("POST", "/api/auth/logout", {}),
+    "GET /api/auth/me": lambda c: ("GET", "/api/auth/me", {}),
+    "POST /api/auth/tokens · own password": lambda c: (
+        "POST", "/api/auth/tokens", {"json": {**c.credentials, "name": "脚本"}}),
+    "GET /api/auth/tokens": lambda c: ("GET", "/api/auth/tokens", {}),
+    "DELETE /api/auth/tokens/<token_id> · own token": lambda c: (
+        "DELETE", f"/api/auth/tokens/{c.token('api', c.credentials['username'])}"
+        if c.role != "anonymous" else f"/api/auth/tokens/{uuid.uuid4()}", {}),
+    "POST /api/devices · own password": lambda c: (
+        "POST", "/api/devices", {"json": {**c.credentials, "name": "平板"}}),
+    "GET /api/devices": lambda c: ("GET", "/api/devices", {}),
+    "DELETE /api/devices/<token_id> · the agent's device": lambda c: (
+        "DELETE", f"/api/devices/{c.token('device', 'm_agent')}", {}),
+    "GET /api/users": lambda c: ("GET", "/api/users", {}),
+    "POST /api/users · an agent of 410102": lambda c: (
+        "POST", "/api/users", {"json": {"username": f"n_{uuid.uuid4().hex[:8]}", "password": PASSWORD,
+                                        "roles": [{"role": "agent", "scope": "410102"}]}}),
+    "GET /api/users/<user_id> · an agent of 410102": lambda c: ("GET", f"/api/users/{c.user()}", {}),
+    "PATCH /api/users/<user_id> · an agent of 410102": lambda c: (
+        "PATCH", f"/api/users/{c.user()}", {"json": {"display_name": "新名字"}}),
+    "POST /api/users/<user_id>/password · an agent of 410102": lambda c: (
+        "POST", f"/api/users/{c.user()}/password", {"json": {"password": "another good password"}}),
+    "GET /api/audit": lambda c: ("GET", "/api/audit", {}),
+    "GET /api/audit/export.csv": lambda c: ("GET", "/api/audit/export.csv", {}),
     "POST /api/sync/push": lambda c: ("POST", "/api/sync/push", {"json": {"mutations": []}}),
     "GET /api/sync/files/<sha256>": lambda c: ("GET", f"/api/sync/files/{'0' * 64}", {}),
     "PATCH /api/sync/files/<sha256>": lambda c: ("PATCH", f"/api/sync/files/{'0' * 64}", {"data": b"x"}),
@@ -187,14 +239,20 @@ def matrix_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 
 @pytest.fixture(scope="module")
 def headers(matrix_app) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
-    from catalog.accounts import create_user, issue_token
-
     out: dict[str, dict[str, str]] = {"anonymous": {}}
     with act_as(Session(matrix_app.extensions["yx_engine"]), operator("test")) as s, s.begin():
         for role, scope in ROLE_SCOPES.items():
             user = create_user(s, f"m_{role}", "correct horse battery", roles=[(role, scope)])
             out[role] = {"Authorization": f"Bearer {issue_token(s, user, 'api', 'matrix')[1]}"}
     return out
+
+
+@pytest.fixture(scope="module")
+def device_headers(matrix_app, headers) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    """The agent's field-kit device token (only agents enroll devices)."""
+    with act_as(Session(matrix_app.extensions["yx_engine"]), operator("test")) as s, s.begin():
+        _token, secret = issue_token(s, get_user(s, "m_agent"), "device", "matrix kit")
+    return {"agent": {"Authorization": f"Bearer {secret}"}}
 
 
 def test_matrix__every_api_route_has_a_row_and_every_row_a_route(matrix_app):
@@ -206,14 +264,17 @@ def test_matrix__every_api_route_has_a_row_and_every_row_a_route(matrix_app):
 
 
 @pytest.mark.parametrize("row", sorted(MATRIX))
-def test_matrix__row__each_role_gets_the_documented_answer(matrix_app, headers, row):
+def test_matrix__row__each_role_gets_the_documented_answer(matrix_app, headers, device_headers, row):
     client = matrix_app.test_client()
     got: dict[str, str] = {}
     with act_as(Session(matrix_app.extensions["yx_engine"]), operator("test")) as s:
         ctx = Ctx(s)
         for role in ROLES:
+            ctx.role = role
             method, path, kwargs = BUILDERS[row](ctx)
-            resp = client.open(path, method=method, headers=headers[role], **kwargs)
+            use = device_headers if kwargs.pop("as_device", False) else headers
+            sent = {**use.get(role, headers[role]), **KIT_HEADERS} if use is device_headers else headers[role]
+            resp = client.open(path, method=method, headers=sent, **kwargs)
             got[role] = "✓" if 200 <= resp.status_code < 300 else str(resp.status_code)
             if got[role] != "✓":
                 assert resp.is_json and resp.get_json()["error"]["code"], (role, resp.data[:200])
