@@ -26,6 +26,8 @@ from catalog.errors import FieldError, Forbidden, ValidationFailed
 
 ACTOR_KEY = "yx_actor"
 REDACTED = {"password_hash", "secret_hash"}
+# Bookkeeping that changes on reads (a token's last use): not a write anybody needs to review.
+UNAUDITED_COLUMNS = {"last_used_at"}
 # Tables whose writes are audited: everything users change. Reference data loads are not (they are data files).
 AUDITED_TABLES: set[str] = {"result", "result_code", "result_region", "user_account", "role_grant", "token",
                             "site", "site_division", "site_list",
@@ -86,6 +88,8 @@ def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     for attr in inspect(obj).mapper.column_attrs:
+        if attr.key in UNAUDITED_COLUMNS:
+            continue
         hist = get_history(obj, attr.key)
         if hist.has_changes() and (hist.deleted or hist.added):
             old = hist.deleted[0] if hist.deleted else None
@@ -103,9 +107,9 @@ def _identity(obj: Any) -> str:
 
 
 def _scope_of(obj: Any) -> str | None:
-    for attr in ("county_code", "source_province", "province_code", "division_code", "place_code"):
+    for attr in ("county_code", "source_province", "province_code", "division_code", "place_code", "scope"):
         value = getattr(obj, attr, None)
-        if isinstance(value, str):
+        if isinstance(value, str) and (attr != "scope" or (len(value) == 6 and value.isdigit())):
             return value
     return None
 

@@ -116,3 +116,19 @@ def test_audit__export_csv__bom_header_beijing_time_scoped(as_role):
     utc = dt.datetime.fromisoformat(api["at"])
     assert rows[1][0] == (utc + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S")
     assert rows[1][6] == "410000" and '"state": "draft"' in rows[1][8]
+
+
+def test_audit__token_use__writes_no_entry(session):
+    from sqlalchemy import func, select
+
+    from catalog.accounts import create_user, issue_token, user_for_secret
+    from catalog.audit import AuditEntry
+
+    user = create_user(session, "token_user", "correct horse battery", roles=[("agent", "410102")])
+    _token, secret = issue_token(session, user, "api", "t")
+    session.commit()
+    before = session.scalar(select(func.count()).select_from(AuditEntry))
+    found = user_for_secret(session, secret)
+    assert found is not None and found[1].last_used_at is not None
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(AuditEntry)) == before
