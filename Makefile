@@ -22,7 +22,7 @@ run: $(STAMP)
 	$(VENV)/bin/yuanxian serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=20
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check server catalog sync fieldkit gis tests bench
