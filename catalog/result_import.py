@@ -385,6 +385,12 @@ def _permission(actor: Actor, clean: dict[str, Any], target: Result | None, row:
     if not can_read(actor, target) or (_differs(target, clean) and target.state in EDITABLE_STATES
                                        and not can_act(actor, target, "edit")):
         return [FieldError("name", "forbidden", "无权修改该成果", "You may not change this result", row, name)]
+    if "institutions" in clean and clean["institutions"] != target.institutions and target.state in EDITABLE_STATES:
+        try:  # as in the API: a holder cannot hand its result to another institution
+            ensure_can_create(actor, clean)
+        except Forbidden:
+            return [FieldError("institutions", "forbidden", "只能导入本单位或本辖区的成果",
+                               "You may import only results of your own institution or scope", row, name)]
     return []
 
 

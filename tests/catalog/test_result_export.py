@@ -110,7 +110,7 @@ def test_xlsx_export__imports_back_unchanged(session: Session, results: list[Res
     write_xlsx(session, export_ids(session, SearchQuery(actor=SYSTEM, filters={"state": ["draft"]})), buf,
                SYSTEM)
     before = session.scalar(select(func.count()).select_from(Result))
-    report = import_results(session, buf.getvalue(), "成果清单.xlsx", actor="t")
+    report = import_results(session, buf.getvalue(), "成果清单.xlsx", actor=SYSTEM)
     assert (report.unchanged, report.created, report.updated, report.warnings) == (1, 0, 0, [])
     assert session.scalar(select(func.count()).select_from(Result)) == before
 
@@ -140,7 +140,7 @@ def test_template__filled_in_with_openpyxl__imports(session: Session) -> None:
         ws.cell(row=2, column=col[header], value=value)
     filled = io.BytesIO()
     wb.save(filled)
-    report = import_results(session, filled.getvalue(), "成果导入模板.xlsx", actor="t")
+    report = import_results(session, filled.getvalue(), "成果导入模板.xlsx", actor=SYSTEM)
     assert report.created == 1
     r = session.scalars(select(Result).where(Result.registration_no == "T-1")).one()
     assert (r.name, r.trl, r.form, r.region_codes, r.codes_of("tech_field")) == (

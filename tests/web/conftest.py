@@ -18,6 +18,9 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
+from catalog.access import operator
+from catalog.accounts import create_user
+from catalog.audit import act_as
 from catalog.db import make_engine
 from catalog.lifecycle import transition
 from catalog.result_store import create_result
@@ -62,6 +65,12 @@ DEMO: list[tuple[str, dict[str, Any], list[str]]] = [
 ]
 COMMENTS = {"withdraw": "已被新版技术规程替代"}
 
+# Anonymous visitors see only the published result. The reader sees all five: as a ministry officer every result
+# past draft, and as the holder of the draft's institution (农业农村部南京农业机械化研究所) that draft too.
+READER = ("u_reader", "correct horse battery")
+READER_ROLES: list[tuple[str, str | None]] = [("ministry_officer", None),
+                                              ("result_holder", "农业农村部南京农业机械化研究所")]
+
 
 @dataclass
 class Demo:
@@ -76,7 +85,7 @@ def demo(db_url: str) -> Demo:
     """The handful of results the pages show, committed to the test database."""
     engine = make_engine(db_url)
     out = Demo()
-    with Session(engine) as s, s.begin():
+    with act_as(Session(engine), operator("seed@test")) as s, s.begin():
         for name, fields, actions in DEMO:
             r = create_result(s, {"name": name, **fields}, "seed@test")
             for action in actions:
@@ -85,6 +94,22 @@ def demo(db_url: str) -> Demo:
             out.ids[name] = r.id
     engine.dispose()
     return out
+
+
+@pytest.fixture
+def reader(app: Flask) -> tuple[str, str]:
+    """The account (username, password) that reads every demo result."""
+    with act_as(Session(app.extensions["yx_engine"]), operator("test")) as s, s.begin():
+        create_user(s, READER[0], READER[1], roles=READER_ROLES)
+    return READER
+
+
+@pytest.fixture
+def signed_in(client: Any, reader: tuple[str, str]) -> Any:
+    """The test client with the reader signed in to a web session, as a browser would be."""
+    r = client.post("/api/auth/login", json={"username": reader[0], "password": reader[1]})
+    assert r.status_code == 200, r.get_json()
+    return client
 
 
 @pytest.fixture
@@ -126,8 +151,10 @@ def traffic() -> Traffic:
 
 
 @pytest.fixture
-def open_page(browser: Any, live_server: str, traffic: Traffic) -> Iterator[Callable[..., Any]]:
-    """Makes pages in new browser contexts (options as ``browser.new_context``), all guarded the same way."""
+def open_page(browser: Any, live_server: str, traffic: Traffic, reader: tuple[str, str]
+              ) -> Iterator[Callable[..., Any]]:
+    """Makes pages in new browser contexts (options as ``browser.new_context``), all guarded the same way;
+    signed in as the reader unless ``anonymous=True``."""
     contexts: list[Any] = []
 
     def guard(route: Any) -> None:
@@ -137,12 +164,15 @@ def open_page(browser: Any, live_server: str, traffic: Traffic) -> Iterator[Call
             traffic.foreign.append(route.request.url)
             route.abort()
 
-    def make(**options: Any) -> Any:
+    def make(anonymous: bool = False, **options: Any) -> Any:
         options = {"base_url": live_server, "accept_downloads": True, "locale": "zh-CN",
                    "viewport": {"width": 1280, "height": 900}, **options}
         context = browser.new_context(**options)
         contexts.append(context)
         context.route("**/*", guard)
+        if not anonymous:  # the session cookie lands in the context's cookie jar, as after a sign-in form
+            r = context.request.post("/api/auth/login", data={"username": reader[0], "password": reader[1]})
+            assert r.status == 200, r.text()
         p = context.new_page()
         p.set_default_timeout(10_000)
         p.on("console", lambda m: traffic.errors.append(f"console: {m.text}") if m.type == "error" else None)

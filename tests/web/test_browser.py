@@ -185,3 +185,17 @@ def test_without_javascript__search_and_filter_work(open_page: Callable[..., Any
     assert query_of(page) == {"q": ["大豆"], "state": ["reviewed"]}
     assert names(page) == ["高蛋白大豆新品种中黄301"]
     assert page.locator(".facets-panel").get_attribute("open") is not None  # nothing folds it
+
+
+def test_anonymous__only_published_results_and_a_draft_not_found(open_page: Callable[..., Any], demo: Demo,
+                                                                 traffic: Traffic) -> None:
+    page = open_page(anonymous=True)
+    page.goto("/")
+    assert count_text(page) == "共 1 项成果"
+    assert names(page) == ["耐密高产玉米新品种郑单958"]
+    response = page.goto(f"/results/{demo.id_of('盐碱地')}")
+    assert response is not None and response.status == 404
+    assert page.locator("h1").inner_text() == "成果不存在"
+    assert "盐碱地水稻插秧机" not in page.content()
+    assert all("404" in e for e in traffic.errors), traffic.errors
+    traffic.errors.clear()

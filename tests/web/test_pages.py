@@ -78,8 +78,8 @@ def test_browse_state__bad_values__dropped_not_refused() -> None:
     assert (state.q, state.sort, state.page, state.per_page) == ("玉米", "relevance", 1, 20)
 
 
-def test_results__default__chinese_page_with_every_result(client: Any, demo: Demo) -> None:
-    body = html(client, "/")
+def test_results__default__chinese_page_with_every_result(signed_in: Any, demo: Demo) -> None:
+    body = html(signed_in, "/")
     assert '<html lang="zh-CN">' in body
     assert "共 5 项成果" in body
     for name in demo.ids:
@@ -95,20 +95,20 @@ def test_results__query__highlights_and_filters(client: Any, demo: Demo) -> None
     assert "大豆" not in body.split('class="result-list"')[1]
 
 
-def test_results__facet_selected__chip_and_or_counts(client: Any, demo: Demo) -> None:
-    body = html(client, "/results?crop=maize")
+def test_results__facet_selected__chip_and_or_counts(signed_in: Any, demo: Demo) -> None:
+    body = html(signed_in, "/results?crop=maize")
     assert "共 1 项成果" in body
     assert 'class="chip"' in body and "作物：玉米" in body
     # Within a facet values OR: the other crops keep their counts, and their links add to the selection.
     soybean = re.search(r'href="([^"]+)" data-value="soybean"[^>]*>.*?<span class="count">(\d+)</span>', body)
     assert soybean and soybean.group(2) == "1"
     assert "crop=maize&amp;crop=soybean" in soybean.group(1)
-    body = html(client, "/results?crop=maize&crop=soybean")
+    body = html(signed_in, "/results?crop=maize&crop=soybean")
     assert "共 2 项成果" in body
 
 
-def test_results__parent_code__finds_sub_field(client: Any, demo: Demo) -> None:
-    body = html(client, "/results?tech_field=TF02")
+def test_results__parent_code__finds_sub_field(signed_in: Any, demo: Demo) -> None:
+    body = html(signed_in, "/results?tech_field=TF02")
     assert "共 1 项成果" in body and "东北黑土地保护性耕作技术" in body
     assert "耕地保育与地力提升 › 黑土地保护" in body  # the chip names the parent too
 
@@ -119,11 +119,12 @@ def test_results__export_links__carry_the_query_without_paging(client: Any, demo
     assert xlsx and xlsx.group(1) == "/api/results/export.xlsx?q=%E7%8E%89%E7%B1%B3&amp;crop=maize&amp;sort=name"
 
 
-def test_results__english__switch_and_cookie(client: Any, demo: Demo) -> None:
+def test_results__english__switch_and_cookie(signed_in: Any, demo: Demo) -> None:
+    client = signed_in
     r = client.get("/results?lang=en")
     body = r.get_data(as_text=True)
     assert '<html lang="en">' in body and "5 results" in body and "Technology field" in body
-    assert "lang=en" in r.headers["Set-Cookie"]
+    assert any("lang=en" in c for c in r.headers.getlist("Set-Cookie"))  # the session's cookie may come too
     body = html(client, "/codelists")  # the cookie keeps English
     assert '<html lang="en">' in body and "Code lists" in body
     body = html(client, "/codelists?lang=zh")
@@ -142,8 +143,9 @@ def test_pages__strict_csp__no_inline_script_or_handler(client: Any, demo: Demo)
         assert "http://" not in body and "https://" not in body, url  # nothing from elsewhere
 
 
-def test_result_page__every_field_readable(client: Any, demo: Demo) -> None:
-    body = html(client, f"/results/{demo.id_of('耐密')}")
+def test_result_page__every_field_readable(signed_in: Any, demo: Demo) -> None:
+    # Signed in as a ministry officer, who sees the contact phone in full (anonymous visitors see it masked).
+    body = html(signed_in, f"/results/{demo.id_of('耐密')}")
     for text in ("种业与生物育种", "（主）", "作物栽培与丰产增效", "玉米", "粮食作物 › 玉米", "平原", "干旱半干旱耕地",
                  "8级 定型与推广", "共 9 级", "GB/T 22900-2022", "成熟应用", "品种", "植物新品种权", "CNA20180001.1",
                  "国审玉2018001", "9412018Y0001", "河南省 › 郑州市 › 中原区", "黑龙江省 › 哈尔滨市 › 五常市", "河北省",
@@ -153,11 +155,11 @@ def test_result_page__every_field_readable(client: Any, demo: Demo) -> None:
         assert text in body, text
 
 
-def test_result_page__history_in_beijing_time(client: Any, demo: Demo) -> None:
+def test_result_page__history_in_beijing_time(signed_in: Any, demo: Demo) -> None:
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    body = html(client, f"/results/{demo.id_of('小麦')}")
+    body = html(signed_in, f"/results/{demo.id_of('小麦')}")  # withdrawn: signed-in readers only
     today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d")
     assert today in body
     assert "已被新版技术规程替代" in body and "已撤回" in body
@@ -189,3 +191,38 @@ def test_apidocs__shell_points_at_the_spec(client: Any) -> None:
     assert 'data-spec="/api/openapi.json"' in body and "/static/apidocs.js" in body
     with client.get("/static/apidocs.js") as script:
         assert script.status_code == 200 and "fetch(" in script.get_data(as_text=True)
+
+
+# ------------------------------------------------------------------------------------------------ access
+
+
+def test_results__anonymous__lists_only_published_results(client: Any, demo: Demo) -> None:
+    body = html(client, "/")
+    assert "共 1 项成果" in body
+    listed = body.split('class="result-list"')[1]
+    assert "耐密高产玉米新品种郑单958" in listed  # the one published result
+    for name in demo.ids:
+        if not name.startswith("耐密"):
+            assert name not in body, name
+    # Asking for other states by name finds nothing, and their counts are not shown either.
+    assert "共 0 项成果" in html(client, "/results?state=draft")
+    assert "共 0 项成果" in html(client, "/results?q=大豆")
+
+
+def test_result_page__draft__404_for_anonymous_and_readable_signed_in(client: Any, app: Any, demo: Demo,
+                                                                      reader: tuple[str, str]) -> None:
+    draft = demo.id_of("盐碱地")
+    body = html(client, f"/results/{draft}", status=404)
+    assert "成果不存在" in body and "盐碱地水稻插秧机" not in body
+    for prefix in ("高蛋白", "东北黑土地", "小麦"):  # reviewed, submitted, withdrawn: not published either
+        assert client.get(f"/results/{demo.id_of(prefix)}").status_code == 404, prefix
+    signed_in = app.test_client()
+    assert signed_in.post("/api/auth/login", json=dict(zip(("username", "password"), reader, strict=True))
+                          ).status_code == 200
+    assert "盐碱地水稻插秧机" in html(signed_in, f"/results/{draft}")
+
+
+def test_result_page__anonymous__published_result_with_the_phone_masked(client: Any, demo: Demo) -> None:
+    body = html(client, f"/results/{demo.id_of('耐密')}")
+    assert "耐密高产玉米新品种郑单958" in body and "王老师" in body
+    assert "0371-****0000" in body and "0371-65710000" not in body
