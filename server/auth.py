@@ -142,6 +142,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    # The limiter object is shared by every app in the process and takes "enabled" from the last app set up:
+    # say it explicitly, so one app that turns limits off (a test) does not leave them off for the next.
+    app.config.setdefault("RATELIMIT_ENABLED", True)
     csrf.init_app(app)
     limiter.init_app(app)
     app.before_request(_load_actor)

@@ -67,8 +67,8 @@ class Ctx:
     @property
     def credentials(self) -> dict[str, str]:
         """The acting role's own username and password (anonymous: an unknown user)."""
-        if self.role == "anonymous":
-            return {"username": "nobody", "password": "not a password"}
+        if self.role == "anonymous":  # a new unknown name each time: failures never add up to the sign-in limit
+            return {"username": f"nobody-{uuid.uuid4().hex[:8]}", "password": "not a password"}
         return {"username": f"m_{self.role}", "password": PASSWORD}
 
     def user(self, role: str = "agent", scope: str | None = "410102") -> str:
@@ -229,8 +229,7 @@ def matrix_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         url = admin.set(database=name).render_as_string(hide_password=False)
         drop = (admin, name)
     app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "t",
-                      "INSTANCE_PATH": str(tmp_path_factory.mktemp("inst")),
-                      "RATELIMIT_ENABLED": False})
+                      "INSTANCE_PATH": str(tmp_path_factory.mktemp("inst"))})
     yield app
     app.extensions["yx_engine"].dispose()
     if drop:
