@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.orm import Session
 
 from catalog.access import Actor, operator
 from catalog.audit import act_as
+from catalog.errors import FieldError, ValidationFailed
 from server import create_app
 
 
@@ -31,6 +36,38 @@ def cli_actor() -> Actor:
 def cli_session() -> Session:
     """A session for one command, writing as the operator; the command commits at its edge."""
     return act_as(Session(current_app.extensions["yx_engine"]), cli_actor())
+
+
+R = TypeVar("R")
+
+
+def print_field_errors(console: Console, errors: list[FieldError], title: str = "有误的行 / bad rows") -> None:
+    """Every refused row and field, as lines: the zh and en reasons are long and must never be cut off."""
+    if errors:
+        console.print(f"[bold red]{title}: {len(errors)}[/bold red]")
+    for e in errors:
+        where = f"第 {e.row} 行 / row {e.row}" if e.row else "文件 / file"
+        value = f" · {escape(str(e.value))}" if e.value is not None else ""
+        console.print(f"{where} · {e.field} · {e.code}{value}", highlight=False)
+        console.print(f"    {escape(e.zh)}\n    {escape(e.en)}", highlight=False)
+
+
+def run_import(console: Console, dry_run: bool, do: Callable[[Session], R]) -> R:
+    """Run one import in a command session: commit it (roll back a dry run), or print every refused row and
+    exit 1 when the importer refused the file — nothing is then written."""
+    with cli_session() as s:
+        try:
+            report = do(s)
+        except ValidationFailed as exc:
+            s.rollback()
+            print_field_errors(console, exc.errors)
+            console.print(f"[red]{escape(exc.zh)}[/red] / {escape(exc.en)}")
+            raise SystemExit(1) from None
+        if dry_run:
+            s.rollback()
+        else:
+            s.commit()
+    return report
 
 
 @main.group()

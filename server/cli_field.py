@@ -8,11 +8,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from rich.console import Console
-from rich.table import Table
 
-from catalog.errors import FieldError, ValidationFailed
 from catalog.field_import import LedgerReport, import_ledger
-from server.cli import cli_actor, cli_session, main
+from server.cli import cli_actor, main, print_field_errors, run_import
 
 STATUS_NAMES = {"created": "新增", "updated": "更新", "unchanged": "未变", "skipped": "有误未导入"}
 
@@ -38,35 +36,14 @@ def field_import(file: Path, county: str | None, good_only: bool, dry_run: bool)
     (see catalog.field_import).
     """
     console = Console()
-    with cli_session() as s:
-        try:
-            report = import_ledger(s, file.read_bytes(), file.name, actor=cli_actor(), county=county,
-                                   good_only=good_only, dry_run=dry_run,
-                                   max_rows=current_app.config["IMPORT_MAX_ROWS"],
-                                   max_bytes=current_app.config["IMPORT_MAX_BYTES"])
-        except ValidationFailed as exc:
-            s.rollback()
-            _print_errors(console, exc.errors)
-            console.print(f"[red]{exc.zh}[/red] / {exc.en}")
-            raise SystemExit(1) from None
-        if dry_run:
-            s.rollback()
-        else:
-            s.commit()
+    report = run_import(console, dry_run, lambda s: import_ledger(
+        s, file.read_bytes(), file.name, actor=cli_actor(), county=county, good_only=good_only, dry_run=dry_run,
+        max_rows=current_app.config["IMPORT_MAX_ROWS"], max_bytes=current_app.config["IMPORT_MAX_BYTES"]))
     _print_report(console, report)
 
 
-def _print_errors(console: Console, errors: list[FieldError], title: str = "有误的行 / bad rows") -> None:
-    if not errors:
-        return
-    table = Table("行 row", "字段 field", "代码 code", "原因 / reason", title=title)
-    for e in errors:
-        table.add_row(str(e.row or ""), e.field, e.code, f"{e.zh}\n{e.en}")
-    console.print(table)
-
-
 def _print_report(console: Console, report: LedgerReport) -> None:
-    _print_errors(console, report.errors, "未导入的行 / rows not imported")
+    print_field_errors(console, report.errors, "未导入的行 / rows not imported")
     for w in report.warnings:
         console.print(f"[yellow]第 {w.row} 行 row {w.row}: {w.zh}[/yellow] / {w.en}")
     prefix = "（试运行，未保存）/ dry run, nothing saved: " if report.dry_run else ""

@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from rich.console import Console
 from rich.table import Table
 
-from catalog.errors import FieldError, ValidationFailed
+from catalog.errors import ValidationFailed
 from catalog.result_export import (
     csv_export,
     export_ids,
@@ -21,7 +21,7 @@ from catalog.result_export import (
 )
 from catalog.result_import import ImportReport, import_results
 from catalog.search import FACETS, SORTS, SearchQuery
-from server.cli import cli_actor, cli_session, main
+from server.cli import cli_actor, cli_session, main, print_field_errors, run_import
 
 STATUS_NAMES = {"created": "新增", "updated": "更新", "unchanged": "未变", "locked": "已锁定未改",
                 "skipped": "有误未导入"}
@@ -43,35 +43,14 @@ def results_import(file: Path, good_only: bool, dry_run: bool) -> None:
     The template: `yuanxian results template OUT.xlsx`. Re-importing a file creates no duplicates.
     """
     console = Console()
-    max_bytes = current_app.config["IMPORT_MAX_BYTES"]
-    with cli_session() as s:
-        try:
-            report = import_results(s, file.read_bytes(), file.name, actor=cli_actor(), good_only=good_only,
-                                    dry_run=dry_run, max_rows=current_app.config["IMPORT_MAX_ROWS"],
-                                    max_bytes=max_bytes)
-        except ValidationFailed as exc:
-            s.rollback()
-            _print_errors(console, exc.errors)
-            console.print(f"[red]{exc.zh}[/red] / {exc.en}")
-            raise SystemExit(1) from None
-        if dry_run:
-            s.rollback()
-        else:
-            s.commit()
+    report = run_import(console, dry_run, lambda s: import_results(
+        s, file.read_bytes(), file.name, actor=cli_actor(), good_only=good_only, dry_run=dry_run,
+        max_rows=current_app.config["IMPORT_MAX_ROWS"], max_bytes=current_app.config["IMPORT_MAX_BYTES"]))
     _print_report(console, report)
 
 
-def _print_errors(console: Console, errors: list[FieldError], title: str = "有误的行 / bad rows") -> None:
-    if not errors:
-        return
-    table = Table("行 row", "字段 field", "代码 code", "原因 / reason", title=title)
-    for e in errors:
-        table.add_row(str(e.row or ""), e.field, e.code, f"{e.zh}\n{e.en}")
-    console.print(table)
-
-
 def _print_report(console: Console, report: ImportReport) -> None:
-    _print_errors(console, report.errors, "未导入的行 / rows not imported")
+    print_field_errors(console, report.errors, "未导入的行 / rows not imported")
     for w in report.warnings:
         console.print(f"[yellow]{w.zh}[/yellow] / {w.en}")
     locked = [o for o in report.outcomes if o.status == "locked"]

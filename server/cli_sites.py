@@ -7,14 +7,12 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
-from catalog.errors import FieldError, ValidationFailed
 from catalog.site_import import ImportReport, import_sites
 from catalog.sites import SiteList, list_counts
-from server.cli import cli_session, main
+from server.cli import cli_session, main, print_field_errors, run_import
 
 
 @main.group()
@@ -49,30 +47,8 @@ def sites_import(file: Path, list_id: str, good_only: bool, dry_run: bool) -> No
     批次/batch. A file with bad rows imports nothing unless --good-only.
     """
     console = Console()
-    with cli_session() as s:
-        try:
-            report = import_sites(s, file, list_id, good_only=good_only)
-        except ValidationFailed as exc:
-            s.rollback()
-            _print_errors(console, exc.errors)
-            console.print(f"[red]{exc.zh}[/red] / {exc.en}")
-            raise SystemExit(1) from None
-        if dry_run:
-            s.rollback()
-        else:
-            s.commit()
+    report = run_import(console, dry_run, lambda s: import_sites(s, file, list_id, good_only=good_only))
     _print_report(console, report, dry_run)
-
-
-def _print_errors(console: Console, errors: list[FieldError]) -> None:
-    # Lines, not a table: the zh and en reasons are long and must never be cut off.
-    if errors:
-        console.print(f"[bold red]有误的行 / bad rows: {len(errors)}[/bold red]")
-    for e in errors:
-        where = f"第 {e.row} 行 / row {e.row}" if e.row else "文件 / file"
-        value = f" · {escape(str(e.value))}" if e.value is not None else ""
-        console.print(f"{where} · {e.field} · {e.code}{value}", highlight=False)
-        console.print(f"    {escape(e.zh)}\n    {escape(e.en)}", highlight=False)
 
 
 def _print_report(console: Console, report: ImportReport, dry_run: bool) -> None:
@@ -81,7 +57,7 @@ def _print_report(console: Console, report: ImportReport, dry_run: bool) -> None
     for r in report.imported:
         table.add_row(str(r.row), r.given, r.code, r.name, r.how, r.action)
     console.print(table)
-    _print_errors(console, report.errors)
+    print_field_errors(console, report.errors)
     prefix = "（试运行，未保存）/ (dry run, nothing saved) " if dry_run else ""
     console.print(
         f"{prefix}新增 created {report.count('created')}, 更新 updated {report.count('updated')}, "
