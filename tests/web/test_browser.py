@@ -14,6 +14,13 @@ from tests.web.conftest import Demo, Traffic
 pytestmark = pytest.mark.browser
 
 
+def follow(page: Any, selector: str) -> None:
+    """Click a link or submit button and wait for the new page to load: a click only starts a navigation, so
+    reading the page straight after it may read a document that is not parsed yet."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def names(page: Any) -> list[str]:
     return [n.strip() for n in page.locator(".result-item h2 a").all_inner_texts()]
 
@@ -41,7 +48,7 @@ def test_search__maize__finds_maize_not_soybean(page: Any, tmp_path: Path) -> No
 
 def test_facet__click_filters_and_chip_removes(page: Any) -> None:
     page.goto("/results")
-    page.click('.facet[data-facet="crop"] a[data-value="soybean"]')
+    follow(page, '.facet[data-facet="crop"] a[data-value="soybean"]')
     page.wait_for_url("**/results?crop=soybean")
     assert names(page) == ["高蛋白大豆新品种中黄301"]
     chip = page.locator(".chip")
@@ -49,19 +56,19 @@ def test_facet__click_filters_and_chip_removes(page: Any) -> None:
     assert page.locator('.facet[data-facet="crop"] a[data-value="soybean"]').get_attribute("aria-current") == "true"
 
     # A second value in the same facet widens (OR); a second facet narrows (AND).
-    page.click('.facet[data-facet="crop"] a[data-value="maize"]')
+    follow(page, '.facet[data-facet="crop"] a[data-value="maize"]')
     assert query_of(page) == {"crop": ["soybean", "maize"]}
     assert sorted(names(page)) == ["耐密高产玉米新品种郑单958", "高蛋白大豆新品种中黄301"]
     page.click('.facet[data-facet="trl"] summary')  # a closed facet: open it first, as a user would
-    page.click('.facet[data-facet="trl"] a[data-value="7"]')
+    follow(page, '.facet[data-facet="trl"] a[data-value="7"]')
     assert query_of(page) == {"crop": ["soybean", "maize"], "trl": ["7"]}
     assert names(page) == ["高蛋白大豆新品种中黄301"]  # the maize result has TRL 8
     assert page.locator(".chip").count() == 3
 
-    page.click('.chip:has-text("技术成熟度")')
+    follow(page, '.chip:has-text("技术成熟度")')
     assert query_of(page) == {"crop": ["soybean", "maize"]}
     assert len(names(page)) == 2
-    page.click(".chip-clear")
+    follow(page, ".chip-clear")
     assert count_text(page) == "共 5 项成果" and page.locator(".chip").count() == 0
 
 
@@ -69,7 +76,7 @@ def test_sort__name_and_date(page: Any) -> None:
     page.goto("/results?sort=date")
     by_date = names(page)
     assert by_date[0] == "小麦赤霉病绿色防控技术"  # created and changed last
-    page.click('.sort a[data-sort="name"]')
+    follow(page, '.sort a[data-sort="name"]')
     assert query_of(page)["sort"] == ["name"]
     assert page.locator('.sort a[data-sort="name"]').get_attribute("aria-current") == "true"
     assert names(page) == sorted(by_date)
@@ -80,10 +87,10 @@ def test_pagination__three_pages_of_two(page: Any) -> None:
     page.goto("/results?per_page=2&sort=name")
     first = names(page)
     assert len(first) == 2 and "第 1 / 3 页" in page.locator(".pager").inner_text()
-    page.click('.pager a[data-page="next"]')
+    follow(page, '.pager a[data-page="next"]')
     second = names(page)
     assert query_of(page)["page"] == ["2"] and len(second) == 2 and not set(first) & set(second)
-    page.click('.pager a[data-page="3"]')
+    follow(page, '.pager a[data-page="3"]')
     third = names(page)
     assert len(third) == 1 and page.locator(".pager .current").inner_text() == "3"
     assert page.locator('.pager a[data-page="next"]').count() == 0
@@ -92,7 +99,7 @@ def test_pagination__three_pages_of_two(page: Any) -> None:
 
 def test_result_page__chinese_labels(page: Any, demo: Demo, tmp_path: Path) -> None:
     page.goto("/results?q=郑单958")
-    page.click(".result-item h2 a")
+    follow(page, ".result-item h2 a")
     page.wait_for_url(f"**/results/{demo.id_of('耐密')}")
     text = page.locator("main").inner_text()
     for label in ("种业与生物育种", "粮食作物 › 玉米", "8级 定型与推广", "黑龙江省 › 哈尔滨市 › 五常市", "植物新品种权",
@@ -105,14 +112,14 @@ def test_result_page__chinese_labels(page: Any, demo: Demo, tmp_path: Path) -> N
 
 def test_english_switch__every_page_and_remembered(page: Any, demo: Demo) -> None:
     page.goto("/results?crop=maize")
-    page.click('.lang-switch a[hreflang="en"]')
+    follow(page, '.lang-switch a[hreflang="en"]')
     assert page.locator("html").get_attribute("lang") == "en"
     assert count_text(page) == "1 results" and "Crop: Maize" in page.locator(".chip").inner_text()
-    page.click('.main-nav a:has-text("Code lists")')  # the cookie carries the choice
+    follow(page, '.main-nav a:has-text("Code lists")')  # the cookie carries the choice
     assert page.locator("h1").inner_text() == "Code lists"
     page.goto(f"/results/{demo.id_of('耐密')}")
     assert "Seed industry and biological breeding" in page.locator("main").inner_text()
-    page.click('.lang-switch a[hreflang="zh-CN"]')
+    follow(page, '.lang-switch a[hreflang="zh-CN"]')
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     assert "种业与生物育种" in page.locator("main").inner_text()
 
@@ -153,7 +160,7 @@ def test_not_found__unknown_result_and_path(page: Any, traffic: Traffic) -> None
     response = page.goto("/results/00000000-0000-0000-0000-000000000000")
     assert response is not None and response.status == 404
     assert page.locator("h1").inner_text() == "成果不存在"
-    page.click(".error-page a.button")
+    follow(page, ".error-page a.button")
     assert count_text(page) == "共 5 项成果"
     response = page.goto("/no/such/page")
     assert response is not None and response.status == 404
@@ -178,10 +185,10 @@ def test_without_javascript__search_and_filter_work(open_page: Callable[..., Any
     page = open_page(java_script_enabled=False)
     page.goto("/")
     page.fill("#q", "大豆")
-    page.click(".search button")
+    follow(page, ".search button")
     assert names(page) == ["高蛋白大豆新品种中黄301"]
     page.click('.facet[data-facet="state"] summary')
-    page.click('.facet[data-facet="state"] a[data-value="reviewed"]')
+    follow(page, '.facet[data-facet="state"] a[data-value="reviewed"]')
     assert query_of(page) == {"q": ["大豆"], "state": ["reviewed"]}
     assert names(page) == ["高蛋白大豆新品种中黄301"]
     assert page.locator(".facets-panel").get_attribute("open") is not None  # nothing folds it
