@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 
 from catalog.field import DEMO_TYPES, LEVELS, METHODS, SOURCE_CRS, DemoPlot, YieldMeasurement
 from fieldkit import codec, records, settings
+from fieldkit.enrol import TransportFactory, enrol
 from fieldkit.store import Listing, Store
 from gis import formats
 from gis.area import m2_to_mu
 from sync.client import SyncClient
 from sync.transport import HttpTransport, ServerRefused, SyncError, Transport, Unreachable
 
-TransportFactory = Callable[[str, "str | None"], Transport]
 console = Console(highlight=False)
 
 
@@ -116,20 +116,12 @@ def init(kit: Kit, server: str) -> None:
 def login(kit: Kit, username: str, password: str, device_name: str, county: str | None) -> None:
     """用推广员账号登记本设备 / enrol this device with an agent's account."""
     try:
-        answer = kit.transport(auth=False).request(
-            "POST", "/api/devices", json={"username": username, "password": password, "name": device_name},
-            sync=False).json()
-        token = answer["secret"]
-        me = kit.make_transport(kit.store.get_meta("server"), token).request("GET", "/api/auth/me",
-                                                                             sync=False).json()
+        enrolled = enrol(kit.store, kit.make_transport, username, password, device_name, county)
     except ServerRefused as exc:
         raise click.ClickException(f"登记失败 / enrolment refused: {exc.message_zh} / {exc.message_en}") from None
     except Unreachable:
         raise click.ClickException("无法连接服务器，请联网后重试 / cannot reach the server; try again online") from None
-    agent = [r.get("scope") for r in me.get("roles", []) if r.get("role") == "agent"]
-    kit.store.set_meta(token=token, username=username, device_id=answer.get("id"),
-                       county=county or (agent[0] if agent else None))
-    click.echo(f"设备已登记 / device enrolled: {username}（县 / county {kit.store.get_meta('county') or '—'}）")
+    click.echo(f"设备已登记 / device enrolled: {username}（县 / county {enrolled or '—'}）")
 
 
 # --- plots -----------------------------------------------------------------------------------------------------
@@ -456,3 +448,22 @@ def export(kit: Kit, fmt: str, output: Path | None) -> None:
     else:
         output.write_bytes(data)
         click.echo(f"已导出 {len(feats)} 块 / exported {len(feats)} plots: {output}")
+
+
+@main.command()
+@click.option("--port", default=8765, show_default=True, help="端口 / port on 127.0.0.1")
+@click.option("--min-accuracy", default=15.0, show_default=True,
+              help="走边界时记录的最低 GPS 精度（米）/ worst GPS accuracy a walk records, metres")
+@click.option("--max-vertices", default=2000, show_default=True, help="一次走边界最多记录的点 / points per walk")
+@pass_kit
+def serve(kit: Kit, port: int, min_accuracy: float, max_vertices: int) -> None:
+    """在本机浏览器中使用外业工具（无需联网）/ the kit's web UI on 127.0.0.1, offline."""
+    from werkzeug.serving import run_simple
+
+    from fieldkit.web import WebSettings, create_app
+
+    kit.store  # noqa: B018 -- says "run fieldkit init first" before anything starts
+    app = create_app(kit.home, transport=kit.make_transport,
+                     web=WebSettings(min_accuracy_m=min_accuracy, max_vertices=max_vertices))
+    click.echo(f"外业工具网页 / field kit UI: http://127.0.0.1:{port}/  （Ctrl+C 退出 / to stop）")
+    run_simple("127.0.0.1", port, app, threaded=True)
