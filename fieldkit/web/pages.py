@@ -31,6 +31,8 @@ from gis import formats, maps
 from gis.area import m2_to_mu
 from sync.transport import ServerRefused, Unreachable
 
+Page = str | Response | tuple[str, int]  # a page, a redirect, or a page with its error status
+
 bp = Blueprint("kit", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
 BOUNDARY_FILES = {".gpx": formats.read_gpx, ".kml": formats.read_kml, ".geojson": formats.read_geojson,
@@ -98,7 +100,7 @@ def _plot_or_404(plot_id: str) -> DemoPlot:
         plot = s.get(DemoPlot, plot_id)
         if plot is None or plot.deleted:
             abort(404)
-        return plot
+        return plot  # type: ignore[no-any-return]
 
 
 def _pending_ids() -> set[str]:
@@ -185,12 +187,12 @@ def _boundary_from_form(form: Mapping[str, str], upload: FileStorage | None, crs
     return feats[0].geometry, None
 
 
-def _save_plot(plot: DemoPlot | None) -> str | Response:
+def _save_plot(plot: DemoPlot | None) -> Page:
     form = request.form
     values: dict[str, Any] = {k: (form.get(k) or "").strip() for k in PLOT_TEXT}
     values.update({k: form.get(k) or None for k in ("crop", "season", "land_scenario", "demo_type",
                                                    "control_plot_id")})
-    crs = form.get("source_crs") if form.get("source_crs") in SOURCE_CRS else "wgs84"
+    crs = str(form.get("source_crs")) if form.get("source_crs") in SOURCE_CRS else "wgs84"
     if form.get("boundary_source") == "walk":
         crs = "wgs84"  # the browser's geolocation is WGS-84 (W3C Geolocation)
     boundary, error = _boundary_from_form(form, request.files.get("boundary_file"), crs)
@@ -218,12 +220,12 @@ def _save_plot(plot: DemoPlot | None) -> str | Response:
 
 
 @bp.post("/plots/new")
-def plot_create() -> str | Response:
+def plot_create() -> Page:
     return _save_plot(None)
 
 
 @bp.post("/plots/<plot_id>/edit")
-def plot_update(plot_id: str) -> str | Response:
+def plot_update(plot_id: str) -> Page:
     return _save_plot(_plot_or_404(plot_id))
 
 
@@ -347,7 +349,7 @@ def yield_preview(plot_id: str) -> Response:
 
 
 @bp.post("/plots/<plot_id>/yields/new")
-def yield_create(plot_id: str) -> str | Response:
+def yield_create(plot_id: str) -> Page:
     plot = _plot_or_404(plot_id)
     values, rows = _yield_form(request.form)
     if not values["samples"]:
@@ -367,7 +369,7 @@ def yield_create(plot_id: str) -> str | Response:
 # --- photos ----------------------------------------------------------------------------------------------------
 
 @bp.post("/plots/<plot_id>/photos")
-def photo_add(plot_id: str) -> str | Response:
+def photo_add(plot_id: str) -> Page:
     from PIL import Image, UnidentifiedImageError
 
     plot = _plot_or_404(plot_id)
@@ -441,7 +443,7 @@ def sync_progress() -> Response:
 
 
 @bp.post("/enrol")
-def enrol_device() -> str | Response:
+def enrol_device() -> Page:
     form = request.form
     try:
         enrol(kit().store, kit().transport, (form.get("username") or "").strip(), form.get("password") or "",
