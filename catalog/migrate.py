@@ -20,7 +20,8 @@ def alembic_config(url: str, connection: Connection | None = None) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Every head: features add their own revisions on 0001 (branches), merged by a later merge revision."""
     command.upgrade(alembic_config(url), revision)
 
 
