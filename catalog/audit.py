@@ -32,7 +32,8 @@ UNAUDITED_COLUMNS = {"last_used_at"}
 AUDITED_TABLES: set[str] = {"result", "result_code", "result_region", "user_account", "role_grant", "token",
                             "site", "site_division", "site_list",
                             # field records (catalog.field), whichever path writes them: push, import, seed
-                            "demo_plot", "yield_measurement", "observation", "soil_sample", "photo"}
+                            "demo_plot", "yield_measurement", "observation", "soil_sample", "photo",
+                            "event", "event_site", "event_result", "intent", "intent_step"}  # catalog.events, intents
 
 
 class AuditEntry(Base):
