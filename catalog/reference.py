@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from catalog.codelists import load_code_lists
 from catalog.divisions import load_boundaries, load_divisions
+from catalog.lists import load_lists
 from catalog.sites import load_sites
 
 
@@ -15,4 +16,5 @@ def load_reference(session: Session) -> dict[str, int]:
     counts |= load_divisions(session)
     counts["boundaries"] = load_boundaries(session)
     counts |= load_sites(session)
+    counts["lists"] = load_lists(session)
     return counts
