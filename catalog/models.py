@@ -9,6 +9,7 @@ from catalog import (  # noqa: F401
     events,
     field,
     intents,
+    lists,
     result_index,
     results,
     search_index,
