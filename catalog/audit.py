@@ -33,6 +33,7 @@ AUDITED_TABLES: set[str] = {"result", "result_code", "result_region", "user_acco
                             "site", "site_division", "site_list",
                             # field records (catalog.field), whichever path writes them: push, import, seed
                             "demo_plot", "yield_measurement", "observation", "soil_sample", "photo",
+                            "need",  # catalog.needs
                             "list_issue", "list_entry",  # catalog.lists
                             "event", "event_site", "event_result", "intent", "intent_step"}  # catalog.events, intents
 

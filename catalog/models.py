@@ -10,6 +10,7 @@ from catalog import (  # noqa: F401
     field,
     intents,
     lists,
+    needs,
     result_index,
     results,
     search_index,
