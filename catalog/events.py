@@ -283,13 +283,13 @@ def unregister_site(session: Session, event: Event, site_id: str) -> None:
 def event_results(session: Session, event_id: str) -> list[tuple[EventResult, Result]]:
     return [(er, r) for er, r in session.execute(
         select(EventResult, Result).join(Result, Result.id == EventResult.result_id)
-        .where(EventResult.event_id == event_id).order_by(EventResult.position, Result.name)).tuples()]
+        .where(EventResult.event_id == event_id).order_by(EventResult.position, Result.name))]
 
 
 def event_sites(session: Session, event_id: str) -> list[tuple[EventSite, Site]]:
     return [(es, s) for es, s in session.execute(
         select(EventSite, Site).join(Site, Site.id == EventSite.site_id)
-        .where(EventSite.event_id == event_id).order_by(Site.kind, Site.id)).tuples()]
+        .where(EventSite.event_id == event_id).order_by(Site.kind, Site.id))]
 
 
 def event_query(kind: str | None = None, state: str | None = None, province: str | None = None) -> Any:

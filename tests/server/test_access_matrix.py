@@ -107,6 +107,72 @@ class Ctx:
         return r.id
 
 
+def matchmaking(c: Ctx, what: str) -> dict[str, str]:
+    """A fresh 河南 event with a published result of 河南农业大学 showcased and the park NASTP001 taking part; with
+    ``what`` = "intent" also the park's intent on that result. Ids by name."""
+    from catalog.events import create_event, register_site, showcase_result
+    from catalog.intents import check_new_intent, create_intent
+
+    r = create_result(c.session, {**BASE, "name": f"对接成果-{uuid.uuid4().hex[:6]}",
+                                  "institutions": ["河南农业大学"]}, "test")
+    for step in ("submit", "approve", "publish"):
+        transition(c.session, r, step, "test")
+    event = create_event(c.session, {"kind": "onsite", "title": "河南省农业科技成果现场对接会",
+                                     "starts_on": "2026-04-10", "ends_on": "2026-04-11", "place_code": "411000",
+                                     "province_code": "410000"}, "test")
+    showcase_result(c.session, event, r.id, "test")
+    out = {"event": event.id, "result": r.id}
+    if what in ("site", "intent"):
+        register_site(c.session, event, "NASTP001", "test")
+    if what == "intent":
+        new = check_new_intent(c.session, {"site_id": "NASTP001", "result_id": r.id, "event_id": event.id},
+                               lambda _r: True)
+        out["intent"] = create_intent(c.session, new, "test", on="2026-04-10").id
+    c.session.commit()
+    return out
+
+
+def need(c: Ctx, state: str = "open") -> str:
+    """A fresh need of the park NASTP001 (the park manager's), posted by the test operator, in ``state``."""
+    from catalog.need_store import create_need, move_need
+
+    n = create_need(c.session, operator("test"), {**NEED, "title": f"需求-{uuid.uuid4().hex[:6]}"})
+    if state == "closed":
+        move_need(c.session, operator("test"), n.id, "close")
+    c.session.commit()
+    return n.id
+
+
+NEED = {"site_id": "NASTP001", "title": "耐密玉米品种", "problem": "需要耐密抗倒的玉米新品种", "crops": ["maize"]}
+
+
+def list_issue(c: Ctx, kind: str) -> str:
+    """A fresh list issue: "national draft", "河南 draft" (empty) or "published" (national, one result)."""
+    from catalog import list_rules as lr
+
+    lst = lr.get_list(c.session, "local-410000" if kind == "河南 draft" else "national")
+    issue = lr.new_issue(c.session, operator("test"), lst)
+    if kind == "published":
+        r = create_result(c.session, {**BASE, "name": f"清单成果-{uuid.uuid4().hex[:6]}", "institutions": ["中国农业大学"]},
+                          "test")
+        for step in ("submit", "approve"):
+            transition(c.session, r, step, "test")
+        lr.add_entries(c.session, operator("test"), issue, [r.id])
+        lr.publish(c.session, operator("test"), issue)
+    c.session.commit()
+    return issue.id
+
+
+def list_issue_entry(c: Ctx) -> tuple[str, str]:
+    """A fresh 河南 draft holding one reviewed local result: (issue id, result id)."""
+    from catalog import list_rules as lr
+
+    issue_id, result_id = list_issue(c, "河南 draft"), c.result("reviewed local")
+    lr.add_entries(c.session, operator("test"), lr.get_issue(c.session, issue_id), [result_id])
+    c.session.commit()
+    return issue_id, result_id
+
+
 def import_file() -> bytes:
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -199,6 +265,36 @@ BUILDERS: dict[str, Callable[[Ctx], Request]] = {
     "GET /api/sync/files/<sha256>": lambda c: ("GET", f"/api/sync/files/{'0' * 64}", {}),
     "PATCH /api/sync/files/<sha256>": lambda c: ("PATCH", f"/api/sync/files/{'0' * 64}", {"data": b"x"}),
     "GET /api/sync/conflicts": lambda c: ("GET", "/api/sync/conflicts", {}),
+    "GET /api/events": lambda c: ("GET", "/api/events?kind=onsite", {}),
+    "POST /api/events · national online": lambda c: (
+        "POST", "/api/events", {"json": {"kind": "online", "title": "网络展会", "starts_on": "2026-06-01",
+                                         "ends_on": "2026-06-30", "province_code": None}}),
+    "POST /api/events · 河南 onsite": lambda c: (
+        "POST", "/api/events", {"json": {"kind": "onsite", "title": "现场对接会", "starts_on": "2026-06-01",
+                                         "ends_on": "2026-06-02", "place_code": "411000", "province_code": "410000"}}),
+    "GET /api/events/<event_id> · 河南 event": lambda c: (
+        "GET", f"/api/events/{matchmaking(c, 'event')['event']}", {}),
+    "PATCH /api/events/<event_id> · 河南 event": lambda c: (
+        "PATCH", f"/api/events/{matchmaking(c, 'event')['event']}", {"json": {"address": "许昌市建安区"}}),
+    "POST /api/events/<event_id>/transitions · open 河南 event": lambda c: (
+        "POST", f"/api/events/{matchmaking(c, 'event')['event']}/transitions", {"json": {"action": "open"}}),
+    "POST /api/events/<event_id>/results · a published result to 河南 event": lambda c: (
+        "POST", f"/api/events/{matchmaking(c, 'event')['event']}/results",
+        {"json": {"result_id": c.result("published")}}),
+    "DELETE /api/events/<event_id>/results/<result_id> · showcased": lambda c: (
+        "DELETE", "/api/events/{event}/results/{result}".format(**matchmaking(c, "event")), {}),
+    "POST /api/events/<event_id>/sites · NASTP001 to 河南 event": lambda c: (
+        "POST", f"/api/events/{matchmaking(c, 'event')['event']}/sites", {"json": {"site_id": "NASTP001"}}),
+    "DELETE /api/events/<event_id>/sites/<site_id> · NASTP001 taking part": lambda c: (
+        "DELETE", f"/api/events/{matchmaking(c, 'site')['event']}/sites/NASTP001", {}),
+    "GET /api/intents": lambda c: ("GET", "/api/intents", {}),
+    "POST /api/intents · NASTP001 on a showcased result": lambda c: (
+        "POST", "/api/intents", {"json": {"site_id": "NASTP001", "result_id": (m := matchmaking(c, "site"))["result"],
+                                          "event_id": m["event"], "on": "2026-04-10"}}),
+    "GET /api/intents/<intent_id> · NASTP001's, on 河南农业大学's result": lambda c: (
+        "GET", f"/api/intents/{matchmaking(c, 'intent')['intent']}", {}),
+    "POST /api/intents/<intent_id>/steps · contact": lambda c: (
+        "POST", f"/api/intents/{matchmaking(c, 'intent')['intent']}/steps", {"json": {"step": "contact"}}),
 }
 
 
