@@ -13,6 +13,7 @@ from server.api.auth.routes import blp as auth_blp
 from server.api.codelists.routes import blp as codelists_blp
 from server.api.devices.routes import blp as devices_blp
 from server.api.divisions.routes import blp as divisions_blp
+from server.api.lists.routes import blp as lists_blp
 from server.api.events.routes import blp as events_blp
 from server.api.results.routes import blp as results_blp
 from server.api.sites.routes import blp as sites_blp

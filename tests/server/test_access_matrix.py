@@ -173,6 +173,33 @@ def list_issue_entry(c: Ctx) -> tuple[str, str]:
     return issue_id, result_id
 
 
+def list_issue(c: Ctx, kind: str) -> str:
+    """A fresh list issue: "national draft", "河南 draft" (empty) or "published" (national, one result)."""
+    from catalog import list_rules as lr
+
+    lst = lr.get_list(c.session, "local-410000" if kind == "河南 draft" else "national")
+    issue = lr.new_issue(c.session, operator("test"), lst)
+    if kind == "published":
+        r = create_result(c.session, {**BASE, "name": f"清单成果-{uuid.uuid4().hex[:6]}",
+                                      "institutions": ["中国农业大学"]}, "test")
+        for step in ("submit", "approve"):
+            transition(c.session, r, step, "test")
+        lr.add_entries(c.session, operator("test"), issue, [r.id])
+        lr.publish(c.session, operator("test"), issue)
+    c.session.commit()
+    return issue.id
+
+
+def list_issue_entry(c: Ctx) -> tuple[str, str]:
+    """A fresh 河南 draft holding one reviewed local result: (issue id, result id)."""
+    from catalog import list_rules as lr
+
+    issue_id, result_id = list_issue(c, "河南 draft"), c.result("reviewed local")
+    lr.add_entries(c.session, operator("test"), lr.get_issue(c.session, issue_id), [result_id])
+    c.session.commit()
+    return issue_id, result_id
+
+
 def import_file() -> bytes:
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -265,6 +292,37 @@ BUILDERS: dict[str, Callable[[Ctx], Request]] = {
     "GET /api/sync/files/<sha256>": lambda c: ("GET", f"/api/sync/files/{'0' * 64}", {}),
     "PATCH /api/sync/files/<sha256>": lambda c: ("PATCH", f"/api/sync/files/{'0' * 64}", {"data": b"x"}),
     "GET /api/sync/conflicts": lambda c: ("GET", "/api/sync/conflicts", {}),
+    "GET /api/lists": lambda c: ("GET", "/api/lists", {}),
+    "GET /api/lists/<list_id> · national": lambda c: ("GET", "/api/lists/national", {}),
+    "POST /api/lists/<list_id>/issues · national": lambda c: (
+        "POST", "/api/lists/national/issues", {"json": {"note": "第一期"}}),
+    "POST /api/lists/<list_id>/issues · 河南 local": lambda c: (
+        "POST", "/api/lists/local-410000/issues", {"json": {"result_ids": [c.result("reviewed local")]}}),
+    "GET /api/list-issues/<issue_id> · national draft": lambda c: (
+        "GET", f"/api/list-issues/{list_issue(c, 'national draft')}", {}),
+    "GET /api/list-issues/<issue_id> · 河南 draft": lambda c: (
+        "GET", f"/api/list-issues/{list_issue(c, '河南 draft')}", {}),
+    "GET /api/list-issues/<issue_id> · published": lambda c: (
+        "GET", f"/api/list-issues/{list_issue(c, 'published')}", {}),
+    "PATCH /api/list-issues/<issue_id> · 河南 draft": lambda c: (
+        "PATCH", f"/api/list-issues/{list_issue(c, '河南 draft')}", {"json": {"note": "改"}}),
+    "PATCH /api/list-issues/<issue_id> · published": lambda c: (
+        "PATCH", f"/api/list-issues/{list_issue(c, 'published')}", {"json": {"note": "改"}}),
+    "DELETE /api/list-issues/<issue_id> · 河南 draft": lambda c: (
+        "DELETE", f"/api/list-issues/{list_issue(c, '河南 draft')}", {}),
+    "POST /api/list-issues/<issue_id>/entries · a reviewed 河南 local result to the 河南 draft": lambda c: (
+        "POST", f"/api/list-issues/{list_issue(c, '河南 draft')}/entries",
+        {"json": {"result_ids": [c.result("reviewed local")]}}),
+    "DELETE /api/list-issues/<issue_id>/entries/<result_id> · from the 河南 draft": lambda c: (
+        "DELETE", "/api/list-issues/{}/entries/{}".format(*list_issue_entry(c)), {}),
+    "POST /api/list-issues/<issue_id>/publish · the 河南 draft": lambda c: (
+        "POST", f"/api/list-issues/{list_issue_entry(c)[0]}/publish", {}),
+    "GET /api/list-issues/<issue_id>/diff · published": lambda c: (
+        "GET", f"/api/list-issues/{list_issue(c, 'published')}/diff", {}),
+    "GET /api/list-issues/<issue_id>/export.xlsx · published": lambda c: (
+        "GET", f"/api/list-issues/{list_issue(c, 'published')}/export.xlsx", {}),
+    "GET /api/list-issues/<issue_id>/export.csv · published": lambda c: (
+        "GET", f"/api/list-issues/{list_issue(c, 'published')}/export.csv", {}),
     "GET /api/events": lambda c: ("GET", "/api/events?kind=onsite", {}),
     "POST /api/events · national online": lambda c: (
         "POST", "/api/events", {"json": {"kind": "online", "title": "网络展会", "starts_on": "2026-06-01",
