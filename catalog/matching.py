@@ -30,11 +30,12 @@ ranks sites for a result — which gives the reasons and the final order.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,9 +43,11 @@ import numpy as np
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from catalog.access import Actor
 from catalog.codelists import all_codes
 from catalog.divisions import Division
 from catalog.field import DemoPlot, YieldMeasurement
+from catalog.need_access import reads_open_needs
 from catalog.needs import Need
 from catalog.result_index import current_version
 from catalog.results import Result, ResultCode, ResultRegion
@@ -80,11 +83,12 @@ def _prefix(code: str) -> str:
 # ------------------------------------------------------------------------------------------------- features
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NeedFeatures:
     """What matching reads of a need and its site."""
 
     need_id: str | None
+    title: str
     site_id: str
     place: str | None
     province: str | None
@@ -101,21 +105,31 @@ class NeedFeatures:
         if divisions is None:
             divisions = list(session.scalars(select(SiteDivision.division_code)
                                              .where(SiteDivision.site_id == site.id)))
-        text = f"{need.title}\n{need.problem}"
-        codes = {"crop": need.crops, "industry": need.industry_types, "scenario": need.scenarios,
-                 "land": need.land_scenarios}
-        return cls(need.id, site.id, site.place_code, site.province_code,
-                   tuple(dict.fromkeys([*filter(None, [site.place_code]), *divisions])),
+        return cls.make(need.id, need.title, need.problem, {
+            "crop": need.crops, "industry": need.industry_types, "scenario": need.scenarios,
+            "land": need.land_scenarios}, site.id, site.place_code, site.province_code, divisions)
+
+    @classmethod
+    def make(cls, need_id: str | None, title: str, problem: str, codes: dict[str, list[str] | None], site_id: str,
+             place: str | None, province: str | None, divisions: Sequence[str]) -> NeedFeatures:
+        text = f"{title}\n{problem}"
+        return cls(need_id, title, site_id, place, province,
+                   tuple(dict.fromkeys([*filter(None, [place]), *divisions])),
                    {k: frozenset(v or []) for k, v in codes.items()}, frozenset(words(text)), text)
 
+    @functools.cached_property
+    def _own(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        base = {c for d in self.divisions for c in (d, d[:4] + "00", d[:2] + "0000")}
+        return frozenset(base), tuple(_prefix(d) for d in self.divisions)
+
+    def in_area(self, code: str) -> bool:
+        """Whether a division is the site's own area: one of its divisions, their ancestors or their insides."""
+        base, prefixes = self._own
+        return code in base or (bool(prefixes) and code.startswith(prefixes))
+
     def region_targets(self, known: Iterable[str]) -> set[str]:
-        """Division codes that count as the site's own area: its divisions, their ancestors, their insides."""
-        out: set[str] = set()
-        prefixes = [_prefix(d) for d in self.divisions]
-        for d in self.divisions:
-            out.update({d, d[:4] + "00", d[:2] + "0000"})
-        out.update(k for k in known if any(k.startswith(p) for p in prefixes))
-        return out
+        """The codes of ``known`` in the site's own area (see :meth:`in_area`)."""
+        return {k for k in known if self.in_area(k)}
 
 
 # ---------------------------------------------------------------------------------------------------- index
@@ -348,10 +362,12 @@ def text_share(need: NeedFeatures, result_words: frozenset[str], idf: dict[str, 
     return sum(idf[t] for t in need.words if t in idf and t in result_words) / total
 
 
-def score_pair(need: NeedFeatures, index: MatchIndex, i: int, gains: Sequence[PlotGain], namer: Namer) -> Scored:
+def score_pair(need: NeedFeatures, index: MatchIndex, i: int, gains: Sequence[PlotGain], namer: Namer,
+               explain: bool = True) -> Scored:
     """The score of published result ``i`` of ``index`` for ``need``, with a reason per component that scored.
 
-    ``gains``: demo-plot gains of similar counties that are evidence for this result."""
+    ``gains``: demo-plot gains of similar counties that are evidence for this result. ``explain=False`` leaves
+    out the words of the text reason (the slow part), for ranking many pairs; the score is the same."""
     reasons: list[Reason] = []
     codes = index.codes[i]
     lists = {"crop": "crop", "industry": "industry_type", "scenario": "scenario", "land": "land_scenario"}
@@ -367,8 +383,7 @@ def score_pair(need: NeedFeatures, index: MatchIndex, i: int, gains: Sequence[Pl
                 "land": (f"耕地场景：{zh}", f"land scenario: {en}")}[comp]
         reasons.append(Reason(comp, WEIGHTS[comp] * share, WEIGHTS[comp], *text))
     if index.regions[i]:
-        targets = need.region_targets(d for d, _p in index.regions[i])
-        inside = [d for d, _p in index.regions[i] if d in targets]
+        inside = [d for d, _p in index.regions[i] if need.in_area(d)]
         if inside:
             names = "、".join(namer.division(d) for d in inside[:3])
             reasons.append(Reason("region", WEIGHTS["region"], WEIGHTS["region"], f"适宜区域含{names}",
@@ -383,7 +398,7 @@ def score_pair(need: NeedFeatures, index: MatchIndex, i: int, gains: Sequence[Pl
                               f"技术成熟度 {int(trl)} 级", f"technology readiness level {int(trl)}"))
     share = text_share(need, index.words[i], index.idf)
     if share > 0:
-        phrases = _phrases(need, index.words[i], index.idf)
+        phrases = _phrases(need, index.words[i], index.idf) if explain else []
         reasons.append(Reason("text", WEIGHTS["text"] * min(1.0, share / TEXT_FULL_SHARE), WEIGHTS["text"],
                               f"文字相近：{'、'.join(phrases)}", f"similar words: {', '.join(phrases)}"))
     if gains:
@@ -503,42 +518,71 @@ class SiteMatch:
     other_needs: int  # further open needs of the same site this result fits less well
 
 
-def rank_sites(session: Session, result_id: str, limit: int = 20,
-               readable: Callable[[Need], bool] | None = None) -> list[SiteMatch]:
-    """The sites whose open needs this (published) result fits, best first; each with its best need."""
+_FEATURES: dict[tuple[Any, ...], NeedFeatures] = {}  # open needs' features by (need, version, site place)
+
+
+def open_need_features(session: Session) -> list[NeedFeatures]:
+    """Features of every open need, read as plain rows; the words are cut once per need version."""
+    conn = session.connection()  # plain rows: no ORM bookkeeping for hundreds of needs
+    rows = conn.execute(select(Need.id, Need.version, Need.site_id, Need.title, Need.problem, Need.crops,
+                                  Need.industry_types, Need.scenarios, Need.land_scenarios)
+                           .where(Need.state == "open").order_by(Need.id)).all()
+    site_ids = list({r[2] for r in rows})
+    sites = {sid: (place, prov) for sid, place, prov in conn.execute(
+        select(Site.id, Site.place_code, Site.province_code).where(Site.id.in_(site_ids)))}
+    divisions: dict[str, list[str]] = defaultdict(list)
+    for sid, code in conn.execute(select(SiteDivision.site_id, SiteDivision.division_code)
+                                  .where(SiteDivision.site_id.in_(site_ids)).order_by(SiteDivision.division_code)):
+        divisions[sid].append(code)
+    if len(_FEATURES) > 50_000:
+        _FEATURES.clear()
+    out = []
+    for nid, version, sid, title, problem, crops, industries, scenarios, land in rows:
+        place, prov = sites.get(sid, (None, None))
+        key = (nid, version, place, prov, tuple(divisions[sid]))
+        found = _FEATURES.get(key)
+        if found is None:
+            found = NeedFeatures.make(nid, title, problem, {"crop": crops, "industry": industries,
+                                                            "scenario": scenarios, "land": land},
+                                      sid, place, prov, divisions[sid])
+            _FEATURES[key] = found
+        out.append(found)
+    return out
+
+
+def rank_sites(session: Session, actor: Actor, result_id: str, limit: int = 20) -> list[SiteMatch]:
+    """The sites whose open needs this (published) result fits, best first; each with its best need.
+
+    Open needs are what every signed-in account reads (``catalog.need_access``): others get nothing."""
+    if not reads_open_needs(actor):
+        return []
     index = match_index(session)
     i = index.pos.get(result_id)
     if i is None:
         return []
-    needs = list(session.scalars(select(Need).where(Need.state == "open").order_by(Need.id)))
-    if readable is not None:
-        needs = [n for n in needs if readable(n)]
+    needs = open_need_features(session)
     if not needs:
         return []
-    sites = {s.id: s for s in session.scalars(select(Site).where(Site.id.in_({n.site_id for n in needs})))}
-    divisions: dict[str, list[str]] = defaultdict(list)
-    for sid, code in session.execute(select(SiteDivision.site_id, SiteDivision.division_code)
-                                     .where(SiteDivision.site_id.in_(list(sites)))):
-        divisions[sid].append(code)
     varieties = [v for v in session.scalars(select(DemoPlot.variety).where(DemoPlot.variety.is_not(None))
                                             .distinct()) if v and v in index.names[i]]
     gains = plot_gains(session, result_id=result_id, varieties=varieties)
     namer = Namer(session)
-    namer.load_divisions([d for d, _p in index.regions[i]] + [p for s in sites.values()
-                                                               for p in (s.province_code, s.place_code) if p])
-    best: dict[str, tuple[Scored, Need]] = {}
+    namer.load_divisions([d for d, _p in index.regions[i]] + [p for n in needs for p in (n.province, n.place) if p])
+    best: dict[str, tuple[Scored, NeedFeatures]] = {}
     counts: dict[str, int] = defaultdict(int)
     for need in needs:
-        site = sites[need.site_id]
-        features = NeedFeatures.of(session, need, site, divisions[site.id])
-        scored = score_pair(features, index, i, [g for g in gains if similar(features, g)], namer)
+        scored = score_pair(need, index, i, [g for g in gains if similar(need, g)], namer, explain=False)
         if not fits(scored):
             continue
-        counts[site.id] += 1
-        held = best.get(site.id)
+        counts[need.site_id] += 1
+        held = best.get(need.site_id)
         if held is None or scored.score > held[0].score:
-            best[site.id] = (scored, need)
-    out = [SiteMatch(sid, sites[sid].name, sites[sid].kind, sites[sid].province_code, need.id, need.title,
-                     scored.score, scored.reasons, counts[sid] - 1) for sid, (scored, need) in best.items()]
-    out.sort(key=lambda m: (-m.score, m.site_id))
-    return out[:limit]
+            best[need.site_id] = (scored, need)
+    top = sorted(best.items(), key=lambda kv: (-kv[1][0].score, kv[0]))[:limit]
+    sites = {s.id: s for s in session.scalars(select(Site).where(Site.id.in_([sid for sid, _b in top])))}
+    out = []
+    for sid, (_scored, need) in top:
+        scored = score_pair(need, index, i, [g for g in gains if similar(need, g)], namer)
+        out.append(SiteMatch(sid, sites[sid].name, sites[sid].kind, sites[sid].province_code, need.need_id or "",
+                             need.title, scored.score, scored.reasons, counts[sid] - 1))
+    return out

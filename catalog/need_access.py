@@ -38,10 +38,15 @@ def _oversees(actor: Actor, site: Site) -> bool:
     return actor.has("ministry_officer") or actor.covers_division(code, OFFICER_ROLES)
 
 
+def reads_open_needs(actor: Actor) -> bool:
+    """Open (and matched) needs: every signed-in account, and the operator."""
+    return actor.authenticated
+
+
 def can_read_need(actor: Actor, need: Need, site: Site) -> bool:
     if can_post_for(actor, site) or _oversees(actor, site):
         return True
-    return actor.authenticated and need.state in PUBLIC_STATES
+    return reads_open_needs(actor) and need.state in PUBLIC_STATES
 
 
 def ensure_need_readable(session: Session, actor: Actor, need: Need | None, need_id: str) -> Need:

@@ -91,6 +91,17 @@ def _field(session: Session, opts: DemoOptions) -> str:
 DEMO_STEPS.append(SeedStep("field", _field))
 
 
+def _needs(session: Session, opts: DemoOptions) -> str:
+    from catalog.demo_needs import seed_needs
+
+    report = seed_needs(session, opts.seed)
+    states = "、".join(f"{k} {v}" for k, v in sorted(report.by_state.items()))
+    return f"需求 / needs: {report.needs}（{states}）；示范田关联成果 / plots showing a result: {report.plots_linked}"
+
+
+DEMO_STEPS.append(SeedStep("needs", _needs))  # after "field": its plots are the matching's evidence
+
+
 @main.group()
 def seed() -> None:
     """演示数据 / Demo data."""

@@ -15,13 +15,14 @@ from server.api.devices.routes import blp as devices_blp
 from server.api.divisions.routes import blp as divisions_blp
 from server.api.events.routes import blp as events_blp
 from server.api.lists.routes import blp as lists_blp
+from server.api.needs.routes import blp as needs_blp
 from server.api.results.routes import blp as results_blp
 from server.api.sites.routes import blp as sites_blp
 from server.api.sync.routes import blp as sync_blp
 from server.api.users.routes import blp as users_blp
 
 BLUEPRINTS = [codelists_blp, results_blp, divisions_blp, sites_blp, auth_blp, users_blp, devices_blp, audit_blp,
-              sync_blp, events_blp, lists_blp]
+              sync_blp, events_blp, needs_blp, lists_blp]
 
 
 def init_app(app: Flask) -> None:

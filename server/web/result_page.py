@@ -15,6 +15,7 @@ from catalog.results import ResultEvent
 from server.auth import current_actor
 from server.db import db_session
 from server.web.labels import Labels
+from server.web.needs_pages import sites_needing
 
 TRL_LEVELS = range(1, 10)
 
@@ -30,4 +31,5 @@ def result_page(result_id: str) -> str:
     fields: dict[str, Any] = {dim: result.codes_of(dim) for dim in (
         "tech_field", "industry_type", "scenario", "crop", "land_scenario", "transfer_mode")}
     return render_template("result.html", r=result, labels=labels, events=events, ip=ip, codes=fields,
-                           trl_levels=TRL_LEVELS, phone=contact_phone(current_actor(), result))
+                           trl_levels=TRL_LEVELS, phone=contact_phone(current_actor(), result),
+                           needing_sites=sites_needing(session, current_actor(), result))

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from catalog.access import Actor, Grant
+from catalog.access import ANONYMOUS, Actor, Grant
 from catalog.demo_plots import seed_plots
 from catalog.field import DemoPlot, YieldMeasurement
 from catalog.field_rules import apply_plot
@@ -26,11 +26,11 @@ from catalog.matching import (
     vector_scores,
 )
 from catalog.need_store import create_need, move_need
-from catalog.needs import Need
 from catalog.results import Result
 from tests.catalog.factories import make_result
 
 PARK = Actor("park", user_id="u-park", grants=(Grant("park_manager", "NASTP014"),))  # 河南许昌, place 411000
+HOLDER = Actor("holder", user_id="u-holder", grants=(Grant("result_holder", "河南农业大学"),))
 BANNER = Actor("banner", user_id="u-kc", grants=(Grant("county_officer", "150422"),))  # 巴林左旗 (内蒙古)
 
 
@@ -153,20 +153,19 @@ def test_index__rebuilt_after_a_result_is_published(session: Session, world) -> 
 
 
 def test_rank_sites__open_needs_it_fits_best_first__closed_needs_left_out(session: Session, world) -> None:
-    sites = rank_sites(session, world["fit"].id)
+    sites = rank_sites(session, HOLDER, world["fit"].id)
     assert [s.site_id for s in sites] == ["NASTP014"]  # the saline millet need shares nothing with it
     assert sites[0].need_id == world["need"].id and sites[0].other_needs == 0  # the closed need is not counted
     assert "耕地场景：干旱半干旱耕地" in reasons(sites[0])
-    millet = rank_sites(session, world["millet"].id)
+    millet = rank_sites(session, HOLDER, world["millet"].id)
     assert millet[0].site_id == "KC-150422"
     assert {"同为谷子", "耕地场景：盐碱地", "适宜区域含内蒙古自治区"} <= set(reasons(millet[0]))
-    assert rank_sites(session, world["draft"].id) == []  # not published: not matched
+    assert rank_sites(session, HOLDER, world["draft"].id) == []  # not published: not matched
     # the same score both ways
     forward = next(m for m in rank_results(session, world["need"]) if m.result_id == world["fit"].id)
     assert sites[0].score == forward.score
 
 
-def test_rank_sites__only_needs_the_caller_may_read(session: Session, world) -> None:
-    sites = rank_sites(session, world["fit"].id, readable=lambda n: n.site_id != "NASTP014")
-    assert sites == []
-    assert session.get(Need, world["need"].id) is not None
+def test_rank_sites__signed_out__nothing(session: Session, world) -> None:
+    assert rank_sites(session, ANONYMOUS, world["fit"].id) == []
+    assert rank_sites(session, HOLDER, world["fit"].id) != []

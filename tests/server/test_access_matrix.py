@@ -200,6 +200,47 @@ def list_issue_entry(c: Ctx) -> tuple[str, str]:
     return issue_id, result_id
 
 
+def need(c: Ctx, state: str = "open") -> str:
+    """A fresh need of the park NASTP001 (the park manager's), posted by the test operator, in ``state``."""
+    from catalog.need_store import create_need, move_need
+
+    n = create_need(c.session, operator("test"), {**NEED, "title": f"需求-{uuid.uuid4().hex[:6]}"})
+    if state == "closed":
+        move_need(c.session, operator("test"), n.id, "close")
+    c.session.commit()
+    return n.id
+
+
+NEED = {"site_id": "NASTP001", "title": "耐密玉米品种", "problem": "需要耐密抗倒的玉米新品种", "crops": ["maize"]}
+
+
+def list_issue(c: Ctx, kind: str) -> str:
+    """A fresh list issue: "national draft", "河南 draft" (empty) or "published" (national, one result)."""
+    from catalog import list_rules as lr
+
+    lst = lr.get_list(c.session, "local-410000" if kind == "河南 draft" else "national")
+    issue = lr.new_issue(c.session, operator("test"), lst)
+    if kind == "published":
+        r = create_result(c.session, {**BASE, "name": f"清单成果-{uuid.uuid4().hex[:6]}",
+                                      "institutions": ["中国农业大学"]}, "test")
+        for step in ("submit", "approve"):
+            transition(c.session, r, step, "test")
+        lr.add_entries(c.session, operator("test"), issue, [r.id])
+        lr.publish(c.session, operator("test"), issue)
+    c.session.commit()
+    return issue.id
+
+
+def list_issue_entry(c: Ctx) -> tuple[str, str]:
+    """A fresh 河南 draft holding one reviewed local result: (issue id, result id)."""
+    from catalog import list_rules as lr
+
+    issue_id, result_id = list_issue(c, "河南 draft"), c.result("reviewed local")
+    lr.add_entries(c.session, operator("test"), lr.get_issue(c.session, issue_id), [result_id])
+    c.session.commit()
+    return issue_id, result_id
+
+
 def import_file() -> bytes:
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -353,6 +394,18 @@ BUILDERS: dict[str, Callable[[Ctx], Request]] = {
         "GET", f"/api/intents/{matchmaking(c, 'intent')['intent']}", {}),
     "POST /api/intents/<intent_id>/steps · contact": lambda c: (
         "POST", f"/api/intents/{matchmaking(c, 'intent')['intent']}/steps", {"json": {"step": "contact"}}),
+    "GET /api/needs": lambda c: ("GET", "/api/needs?state=open", {}),
+    "POST /api/needs · for NASTP001": lambda c: ("POST", "/api/needs", {"json": NEED}),
+    "GET /api/needs/<need_id> · open, of NASTP001": lambda c: ("GET", f"/api/needs/{need(c)}", {}),
+    "GET /api/needs/<need_id> · closed, of NASTP001": lambda c: ("GET", f"/api/needs/{need(c, 'closed')}", {}),
+    "PATCH /api/needs/<need_id> · open, of NASTP001": lambda c: (
+        "PATCH", f"/api/needs/{need(c)}", {"json": {"area_mu": 5000}}),
+    "POST /api/needs/<need_id>/transitions · close an open need of NASTP001": lambda c: (
+        "POST", f"/api/needs/{need(c)}/transitions", {"json": {"action": "close"}}),
+    "GET /api/needs/<need_id>/matches · open, of NASTP001": lambda c: (
+        "GET", f"/api/needs/{need(c)}/matches", {}),
+    "GET /api/results/<result_id>/sites · published": lambda c: (
+        "GET", f"/api/results/{c.result('published')}/sites", {}),
 }
 
 

@@ -1,0 +1,1 @@
+"""Needs of parks and counties, and matching both ways (``routes``)."""
