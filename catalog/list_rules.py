@@ -97,13 +97,22 @@ def latest_published(session: Session, list_id: str, before: ListIssue | None = 
 # --- composing ---------------------------------------------------------------------------------------------
 
 def new_issue(session: Session, actor: Actor, lst: ResultList, note: str | None = None,
-              result_ids: Sequence[str] = ()) -> ListIssue:
+              result_ids: Sequence[str] = (), *, carry_over: bool = False) -> ListIssue:
+    """A draft; with ``carry_over`` it starts as the latest published issue, less what is no longer eligible
+    (a list is republished whole, so the diff between issues says what came and went)."""
     ensure_can_compose(actor, lst)
     issue = ListIssue(list_id=lst.id, result_list=lst, state="draft", note=_note(note), created_by=actor.name)
     session.add(issue)
     session.flush()
-    if result_ids:
-        add_entries(session, actor, issue, result_ids)
+    ids = list(result_ids)
+    latest = latest_published(session, lst.id) if carry_over else None
+    if latest is not None:
+        kept = {r.id: r for r in session.scalars(select(Result).where(
+            Result.id.in_([e.result_id for e in latest.entries])))}
+        ids = [e.result_id for e in latest.entries if e.result_id in kept
+               and entry_problem(kept[e.result_id], lst) is None] + ids
+    if ids:
+        add_entries(session, actor, issue, ids)
     return issue
 
 

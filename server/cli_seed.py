@@ -91,6 +91,17 @@ def _field(session: Session, opts: DemoOptions) -> str:
 DEMO_STEPS.append(SeedStep("field", _field))
 
 
+def _lists(session: Session, opts: DemoOptions) -> str:
+    from catalog.demo_lists import seed_lists
+
+    r = seed_lists(session, opts.seed)
+    return (f"成果清单 / list issues: 已发布 / published {r.published}（{r.entries} 项 / entries，"
+            f"{len(r.by_list)} 个清单 / lists），草稿 / drafts {r.drafts}")
+
+
+DEMO_STEPS.append(SeedStep("lists", _lists))  # after "results": the issues their publication named
+
+
 def _needs(session: Session, opts: DemoOptions) -> str:
     from catalog.demo_needs import seed_needs
 
@@ -100,6 +111,20 @@ def _needs(session: Session, opts: DemoOptions) -> str:
 
 
 DEMO_STEPS.append(SeedStep("needs", _needs))  # after "field": its plots are the matching's evidence
+
+
+def _events(session: Session, opts: DemoOptions) -> str:
+    from catalog.demo_events import seed_events
+
+    r = seed_events(session, opts.seed)
+    if r.skipped:
+        return "对接活动已存在 / events present"
+    states = "、".join(f"{k} {v}" for k, v in sorted(r.intents.items()))
+    return (f"对接活动 / events: {r.events}，展示成果 / showcased {r.showcased}，参加 / sites {r.sites}\n"
+            f"  对接意向 / intents: {states}（落地示范田 / landed on plots {r.plots}）")
+
+
+DEMO_STEPS.append(SeedStep("events", _events))  # after "field": landed intents link its demo plots
 
 
 @main.group()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response
 
-from server.web import account_pages, event_pages, needs_pages
+from server.web import account_pages, event_pages, lists_pages, needs_pages
 from server.web.apidocs import apidocs_page
 from server.web.browse import results_page
 from server.web.codelists_page import codelists_page
@@ -25,6 +25,7 @@ bp.add_url_rule("/codelists", "codelists", codelists_page)
 bp.add_url_rule("/api/docs", "apidocs", apidocs_page)
 account_pages.register(bp)
 event_pages.register(bp)
+lists_pages.register(bp)
 needs_pages.register(bp)
 
 

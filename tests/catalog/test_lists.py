@@ -173,3 +173,16 @@ def test_publish__audited(session: Session) -> None:
     session.flush()
     rows = session.scalars(select(AuditEntry).where(AuditEntry.entity == "list_issue")).all()
     assert {r.action for r in rows} >= {"insert", "update"} and any(r.entity_id == issue.id for r in rows)
+
+
+def test_carry_over__starts_from_the_latest_issue_less_what_was_withdrawn(session: Session) -> None:
+    a, b, c = result(session, "甲"), result(session, "乙"), result(session, "丙")
+    published(session, MINISTRY, "national", [a, b])
+    from catalog.results import Result
+    transition(session, session.get(Result, b), "withdraw", "部级", "被新版替代")  # type: ignore[arg-type]
+    draft = lr.new_issue(session, MINISTRY, lr.get_list(session, "national"), result_ids=[c], carry_over=True)
+    assert [e.result_id for e in draft.entries] == [a, c]
+    d = lr.diff(session, draft)
+    assert (d.added, d.removed, d.kept) == ([c], [b], 1)
+    empty = lr.new_issue(session, MINISTRY, lr.get_list(session, "national"))
+    assert empty.entries == []

@@ -106,7 +106,7 @@ def new_issue(data: dict[str, Any], list_id: str) -> dict[str, Any]:
     """编制新一期（草稿）/ Start a new issue (a draft), optionally with results"""
     session = db_session()
     issue = lr.new_issue(session, current_actor(), lr.get_list(session, list_id), data.get("note"),
-                         data["result_ids"])
+                         data["result_ids"], carry_over=data["carry_over"])
     session.commit()
     return issue_dict(session, issue)
 

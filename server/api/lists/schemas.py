@@ -57,6 +57,7 @@ class IssueSchema(IssueBriefSchema):
 class IssueCreateSchema(Schema):
     note = fields.String(allow_none=True, validate=validate.Length(max=4000))
     result_ids = fields.List(fields.String(), load_default=list)
+    carry_over = fields.Boolean(load_default=False, metadata={"description": "以最新一期为基础（去掉已不符合的成果）"})
 
 
 class IssueEditSchema(Schema):
