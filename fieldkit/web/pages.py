@@ -414,20 +414,23 @@ def file(sha256: str) -> Response:
 
 # --- sync ------------------------------------------------------------------------------------------------------
 
-@bp.get("/sync")
-def sync_page() -> str:
+def _sync_context(enrol_error: str | None = None) -> dict[str, Any]:
     store = kit().store
     outbox = store.outbox()
     by_type: dict[str, int] = {}
     for m in outbox:
         by_type[m.type] = by_type.get(m.type, 0) + 1
     files = store.pending_files()
-    return render_template("sync.html", state=kit().job.state(), server=store.get_meta("server"),
-                           enrolled=bool(store.get_meta("token")), username=store.get_meta("username"),
-                           county=store.get_meta("county"), waiting=by_type, waiting_total=len(outbox),
-                           files=len(files), file_bytes=sum(f.size for f in files),
-                           last_push=store.get_meta("last_push"), last_pull=store.get_meta("last_pull"),
-                           conflicts=store.conflicts(), enrol_error=None)
+    return {"state": kit().job.state(), "server": store.get_meta("server"), "enrolled": bool(store.get_meta("token")),
+            "username": store.get_meta("username"), "county": store.get_meta("county"), "waiting": by_type,
+            "waiting_total": len(outbox), "files": len(files), "file_bytes": sum(f.size for f in files),
+            "last_push": store.get_meta("last_push"), "last_pull": store.get_meta("last_pull"),
+            "conflicts": store.conflicts(), "enrol_error": enrol_error}
+
+
+@bp.get("/sync")
+def sync_page() -> str:
+    return render_template("sync.html", **_sync_context())
 
 
 @bp.post("/sync")
@@ -454,10 +457,7 @@ def enrol_device() -> Page:
         error = t("无法连接服务器，请联网后重试", "Cannot reach the server; try again online")
     else:
         return redirect(url_for("kit.sync_page"))
-    store = kit().store
-    return render_template("sync.html", state=kit().job.state(), server=store.get_meta("server"), enrolled=False,
-                           username=None, county=None, waiting={}, waiting_total=len(store.outbox()), files=0,
-                           file_bytes=0, last_push=None, last_pull=None, conflicts=[], enrol_error=error), 422
+    return render_template("sync.html", **_sync_context(error)), 422
 
 
 # --- offline result listings -----------------------------------------------------------------------------------
