@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from catalog.access import operator
 from catalog.accounts import create_user
 from catalog.audit import act_as
+from tests.web.conftest import Traffic
 
 PARK = ("u_park", "correct horse battery")
 MAIZE = "耐密高产玉米新品种郑单958"  # the published demo result: maize, land SC0102, suitable in 410102 (郑州) …
@@ -83,10 +84,12 @@ def test_need_to_matches__reasons__result_page_lists_the_park__close(park_page: 
     expect(page.locator(".needs-list li")).to_have_count(1)
 
 
-def test_new_need__bad_area__the_form_says_why_and_keeps_the_input(park_page: Any) -> None:
+def test_new_need__bad_area__the_form_says_why_and_keeps_the_input(park_page: Any, traffic: Traffic) -> None:
     page = park_page()
     post_need(page, area_mu="很多")
     expect(page.locator(".form-errors")).to_contain_text("面积应为大于 0")
+    assert traffic.errors and all("422" in e for e in traffic.errors), traffic.errors  # the page answers 422
+    traffic.errors.clear()
     expect(page.locator("input[name=title]")).to_have_value("引进耐旱耐密的夏玉米新品种")
     expect(page.locator("input[name=crops][value=maize]")).to_be_checked()
     page.goto("/needs")
