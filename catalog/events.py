@@ -167,10 +167,12 @@ def clean_event(session: Session, data: Mapping[str, Any], current: Event | None
                 errors.append(_err("province_code", "invalid", "主办省份应为省级区划代码，全国性活动留空",
                                    "The organising province must be a province code; leave it empty for a national "
                                    "event", province))
-            elif kind == "onsite" and out.get("place_code") and out["place_code"][:2] != province[:2]:
-                errors.append(_err("place_code", "outside_province", "省级活动的举办地应在本省",
-                                   "A provincial event takes place in its province", out["place_code"]))
         out["province_code"] = province
+    province = out.get("province_code") if current is None else current.province_code
+    if province and kind == "onsite" and out.get("place_code") and out["place_code"][:2] != province[:2] \
+            and not any(e.field in ("place_code", "province_code") for e in errors):
+        errors.append(_err("place_code", "outside_province", "省级活动的举办地应在本省",
+                           "A provincial event takes place in its province", out["place_code"]))
     for key in ("description", "organiser"):
         if given(key):
             value = str(data.get(key) or "").strip()

@@ -276,6 +276,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "events.all": ("全部", "All"),
     "events.counts": ("展示成果 {results} 项 · 参加园区和县 {sites} 个", "{results} results on show · {sites} sites"),
     "events.none": ("暂无对接活动", "No events yet"),
+    "events.my_intents": ("查看对接意向 →", "See the intents →"),
     "event_kind.onsite": ("现场对接", "On-site matchmaking"),
     "event_kind.online": ("网络展会", "Online exhibition"),
     "event_state.planned": ("筹备中", "Planned"),

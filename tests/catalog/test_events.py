@@ -21,7 +21,7 @@ from catalog.event_access import (
     intent_condition,
     speaks_for,
 )
-from catalog.events import Event, create_event, move_event, register_site, showcase_result
+from catalog.events import Event, create_event, move_event, register_site, showcase_result, update_event
 from catalog.field_rules import apply_plot
 from catalog.intents import Intent, IntentStep, check_new_intent, create_intent, intent_steps, move_intent
 from catalog.lifecycle import transition
@@ -248,6 +248,11 @@ def test_event__fields_checked(session):
         create_event(session, {"kind": "online", "title": "网络展会", "starts_on": "2026-05-01",
                                "ends_on": "2026-05-31", "place_code": "430100"}, "x")
     assert err.value.errors[0].code == "not_onsite"
+    henan = create_event(session, {"kind": "onsite", "title": "对接会", "starts_on": "2026-05-01",
+                                   "ends_on": "2026-05-01", "place_code": "411000", "province_code": "410000"}, "x")
+    with pytest.raises(ValidationFailed) as err:  # a provincial event stays in its province, on edits too
+        update_event(session, henan, {"place_code": "430182"}, "x")
+    assert [e.code for e in err.value.errors] == ["outside_province"] and henan.place_code == "411000"
     online = create_event(session, {"kind": "online", "title": "网络展会", "starts_on": "2026-05-01",
                                     "ends_on": "2026-05-31"}, "x")
     assert (online.place_code, online.province_code, online.state) == (None, None, "planned")
