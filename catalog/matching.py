@@ -40,11 +40,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from catalog.access import Actor
-from catalog.codelists import all_codes
+from catalog.codelists import Code
 from catalog.divisions import Division
 from catalog.field import DemoPlot, YieldMeasurement
 from catalog.need_access import reads_open_needs
@@ -96,6 +96,7 @@ class NeedFeatures:
     codes: dict[str, frozenset[str]]  # component (crop, industry, scenario, land) → codes
     words: frozenset[str]
     text: str
+    _totals: dict[int, tuple[dict[str, float], float]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, session: Session, need: Need, site: Site | None = None,
@@ -122,6 +123,14 @@ class NeedFeatures:
         base = {c for d in self.divisions for c in (d, d[:4] + "00", d[:2] + "0000")}
         return frozenset(base), tuple(_prefix(d) for d in self.divisions)
 
+    def idf_total(self, idf: dict[str, float]) -> float:
+        """The summed idf of the need's words that occur in ``idf`` (once per index)."""
+        held = self._totals.get(id(idf))
+        if held is None or held[0] is not idf:
+            held = (idf, sum(idf[t] for t in self.words if t in idf))
+            self._totals[id(idf)] = held
+        return held[1]
+
     def in_area(self, code: str) -> bool:
         """Whether a division is the site's own area: one of its divisions, their ancestors or their insides."""
         base, prefixes = self._own
@@ -142,6 +151,7 @@ class MatchIndex:
     names: list[str]
     pos: dict[str, int]
     trl: FloatArray
+    trl_list: list[float]  # the same as plain floats, for scoring one pair at a time
     codes: list[dict[str, frozenset[str]]]   # per position: component → codes (implied parents too)
     regions: list[list[tuple[str, str]]]     # per position: (division, province)
     words: list[frozenset[str]]
@@ -208,7 +218,7 @@ def build_index(session: Session, version: int) -> MatchIndex:
     idf = {t: math.log((n + 1) / (len(m) + 0.5)) for t, m in word_members.items()}
     return MatchIndex(
         version, ids, [r[1] for r in rows], pos,
-        np.array([float(r[4] or 0) for r in rows], dtype=np.float64),
+        np.array([float(r[4] or 0) for r in rows], dtype=np.float64), [float(r[4] or 0) for r in rows],
         [{k: frozenset(v) for k, v in c.items()} for c in codes], regions,
         result_words, _postings(code_members), _postings(region_members), _postings(province_members),
         {t: np.array(m, dtype=np.int64) for t, m in word_members.items()}, idf)
@@ -282,12 +292,12 @@ class Namer:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.codes = all_codes(session)
+        self.codes = {(lid, code): (zh, en or zh) for lid, code, zh, en in session.execute(
+            select(Code.list_id, Code.code, Code.name_zh, Code.name_en).where(Code.list_id.in_(list(DIMS.values()))))}
         self.divisions: dict[str, tuple[str, str]] = {}
 
     def code(self, list_id: str, code: str) -> tuple[str, str]:
-        found = self.codes.get(list_id, {}).get(code)
-        return (found.name_zh, found.name_en or found.name_zh) if found else (code, code)
+        return self.codes.get((list_id, code), (code, code))
 
     def codes_text(self, list_id: str, codes: Iterable[str]) -> tuple[str, str]:
         names = [self.code(list_id, c) for c in codes]
@@ -301,7 +311,8 @@ class Namer:
                 self.divisions[code] = (name, name)
 
     def division(self, code: str) -> str:
-        self.load_divisions([code])
+        if code not in self.divisions:
+            self.load_divisions([code])
         return self.divisions.get(code, (code, code))[0]
 
 
@@ -356,10 +367,11 @@ def _phrases(need: NeedFeatures, result_words: frozenset[str], idf: dict[str, fl
 
 
 def text_share(need: NeedFeatures, result_words: frozenset[str], idf: dict[str, float]) -> float:
-    total = sum(idf[t] for t in need.words if t in idf)
+    """The idf-weighted share of the need's words (those any published result has) found in the result's."""
+    total = need.idf_total(idf)
     if total <= 0:
         return 0.0
-    return sum(idf[t] for t in need.words if t in idf and t in result_words) / total
+    return sum(idf[t] for t in need.words & result_words) / total
 
 
 def score_pair(need: NeedFeatures, index: MatchIndex, i: int, gains: Sequence[PlotGain], namer: Namer,
@@ -392,7 +404,7 @@ def score_pair(need: NeedFeatures, index: MatchIndex, i: int, gains: Sequence[Pl
             name = namer.division(need.province)
             reasons.append(Reason("region", REGION_PROVINCE_ONLY, WEIGHTS["region"], f"适宜区域在{name}其他地方",
                                   f"suitable elsewhere in {name}"))
-    trl = index.trl[i]
+    trl = index.trl_list[i]
     if trl > 0:
         reasons.append(Reason("maturity", WEIGHTS["maturity"] * trl / 9, WEIGHTS["maturity"],
                               f"技术成熟度 {int(trl)} 级", f"technology readiness level {int(trl)}"))
@@ -409,6 +421,36 @@ def score_pair(need: NeedFeatures, index: MatchIndex, i: int, gains: Sequence[Pl
                 f"在相似县的示范田平均增产 {mean:.1f}%（{len(gains)} 块）",
                 f"demo plots in similar counties gained {mean:.1f}% on average ({len(gains)} plots)"))
     return Scored(round(sum(r.points for r in reasons), 2), reasons)
+
+
+def pair_points(need: NeedFeatures, index: MatchIndex, i: int, gains: Sequence[PlotGain]) -> tuple[float, bool]:
+    """:func:`score_pair`'s score without its reasons (and whether more than maturity scored), for ranking many
+    needs against one result; the test suite checks both agree."""
+    points = 0.0
+    codes = index.codes[i]
+    for comp in ("crop", "industry", "scenario", "land"):
+        wanted = need.codes[comp]
+        if wanted:
+            shared = len(wanted & codes.get(comp, frozenset()))
+            if shared:
+                points += WEIGHTS[comp] * (1.0 if comp in ("crop", "industry") else shared / len(wanted))
+    regions = index.regions[i]
+    if regions:
+        if any(need.in_area(d) for d, _p in regions):
+            points += WEIGHTS["region"]
+        elif need.province and any(p == need.province for _d, p in regions):
+            points += REGION_PROVINCE_ONLY
+    share = text_share(need, index.words[i], index.idf)
+    if share > 0:
+        points += WEIGHTS["text"] * min(1.0, share / TEXT_FULL_SHARE)
+    if gains:
+        mean = sum(g.gain_pct for g in gains) / len(gains)
+        if mean > 0:
+            points += WEIGHTS["evidence"] * min(1.0, mean / EVIDENCE_FULL_GAIN)
+    fit = points > 0
+    if index.trl_list[i] > 0:
+        points += WEIGHTS["maturity"] * index.trl_list[i] / 9
+    return round(points, 2), fit
 
 
 def fits(scored: Scored) -> bool:
@@ -521,9 +563,24 @@ class SiteMatch:
 _FEATURES: dict[tuple[Any, ...], NeedFeatures] = {}  # open needs' features by (need, version, site place)
 
 
+_OPEN: dict[str, tuple[Any, list[NeedFeatures]]] = {}  # db → (needs stamp, open needs' features)
+
+
 def open_need_features(session: Session) -> list[NeedFeatures]:
-    """Features of every open need, read as plain rows; the words are cut once per need version."""
+    """Features of every open need, read as plain rows; the words are cut once per need version. Kept per
+    database until a need is posted or changed (every write bumps a version and sets ``updated_at``)."""
     conn = session.connection()  # plain rows: no ORM bookkeeping for hundreds of needs
+    stamp = tuple(conn.execute(select(func.count(), func.sum(Need.version), func.max(Need.updated_at))).one())
+    key = session.get_bind().url.render_as_string(hide_password=True)
+    held = _OPEN.get(key)
+    if held is not None and held[0] == stamp:
+        return held[1]
+    _OPEN[key] = (stamp, features := _read_open_needs(session))
+    return features
+
+
+def _read_open_needs(session: Session) -> list[NeedFeatures]:
+    conn = session.connection()
     rows = conn.execute(select(Need.id, Need.version, Need.site_id, Need.title, Need.problem, Need.crops,
                                   Need.industry_types, Need.scenarios, Need.land_scenarios)
                            .where(Need.state == "open").order_by(Need.id)).all()
@@ -568,17 +625,17 @@ def rank_sites(session: Session, actor: Actor, result_id: str, limit: int = 20) 
     gains = plot_gains(session, result_id=result_id, varieties=varieties)
     namer = Namer(session)
     namer.load_divisions([d for d, _p in index.regions[i]] + [p for n in needs for p in (n.province, n.place) if p])
-    best: dict[str, tuple[Scored, NeedFeatures]] = {}
+    best: dict[str, tuple[float, NeedFeatures]] = {}
     counts: dict[str, int] = defaultdict(int)
     for need in needs:
-        scored = score_pair(need, index, i, [g for g in gains if similar(need, g)], namer, explain=False)
-        if not fits(scored):
+        points, fit = pair_points(need, index, i, [g for g in gains if similar(need, g)] if gains else [])
+        if not fit:
             continue
         counts[need.site_id] += 1
         held = best.get(need.site_id)
-        if held is None or scored.score > held[0].score:
-            best[need.site_id] = (scored, need)
-    top = sorted(best.items(), key=lambda kv: (-kv[1][0].score, kv[0]))[:limit]
+        if held is None or points > held[0]:
+            best[need.site_id] = (points, need)
+    top = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
     sites = {s.id: s for s in session.scalars(select(Site).where(Site.id.in_([sid for sid, _b in top])))}
     out = []
     for sid, (_scored, need) in top:

@@ -17,7 +17,9 @@ from catalog.matching import (
     Namer,
     NeedFeatures,
     _evidence_by_position,
+    fits,
     match_index,
+    pair_points,
     plot_gains,
     rank_results,
     rank_sites,
@@ -140,8 +142,9 @@ def test_vector_scores__equal_the_one_by_one_scores_for_every_published_result(s
     vector = vector_scores(features, index, evidence)
     namer = Namer(session)
     for i in range(index.size):
-        assert vector[i] == pytest.approx(score_pair(features, index, i, evidence.get(i, []), namer).score,
-                                          abs=0.01)
+        scored = score_pair(features, index, i, evidence.get(i, []), namer)
+        assert vector[i] == pytest.approx(scored.score, abs=0.01)
+        assert pair_points(features, index, i, evidence.get(i, [])) == (scored.score, fits(scored))
 
 
 def test_index__rebuilt_after_a_result_is_published(session: Session, world) -> None:
