@@ -35,7 +35,8 @@ AUDITED_TABLES: set[str] = {"result", "result_code", "result_region", "user_acco
                             "demo_plot", "yield_measurement", "observation", "soil_sample", "photo",
                             "need",  # catalog.needs
                             "list_issue", "list_entry",  # catalog.lists
-                            "event", "event_site", "event_result", "intent", "intent_step"}  # catalog.events, intents
+                            "event", "event_site", "event_result", "intent", "intent_step",  # catalog.events, intents
+                            "classify_rule", "classify_model", "classify_decision"}  # catalog.classify
 
 
 class AuditEntry(Base):

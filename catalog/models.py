@@ -4,6 +4,8 @@ from catalog import (  # noqa: F401
     accounts,
     audit,
     changelog,
+    classify,
+    classify_rules,
     codelists,
     divisions,
     events,

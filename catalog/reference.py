@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from catalog.classify_rules import load_shipped_rules
 from catalog.codelists import load_code_lists
 from catalog.divisions import load_boundaries, load_divisions
 from catalog.lists import load_lists
@@ -17,4 +18,5 @@ def load_reference(session: Session) -> dict[str, int]:
     counts["boundaries"] = load_boundaries(session)
     counts |= load_sites(session)
     counts["lists"] = load_lists(session)
+    counts["classify_rules"] = load_shipped_rules(session)  # once: from then on the officers' table
     return counts

@@ -103,6 +103,7 @@ def serve(host: str, port: int) -> None:
 
 # Each module registers its commands on ``main``; imported last because they import ``main`` from here.
 from server import (  # noqa: E402
+    cli_classify,  # noqa: F401
     cli_field,  # noqa: F401
     cli_results,  # noqa: F401
     cli_seed,  # noqa: F401
