@@ -209,7 +209,8 @@ def _intent(session: Session, rng: random.Random, plan: Plan, event_id: str | No
     taken.add((site.id, result_id))
     intent = matchmaking.register_intent(session, actor, {"site_id": site.id, "result_id": result_id,
                                                           "event_id": event_id, "on": _day(plan.dates[0]),
-                                                          "note": plan.note or None})
+                                                          "note": (plan.note if plan.end != "landed" else
+                                                                   "现场洽谈") or None})
     path = {"registered": [], "contact": ["contact"], "agreement": ["contact", "agreement"],
             "landed": ["contact", "agreement", "landed"], "dropped": ["contact", "dropped"]}[plan.end]
     for step, day in zip(path, plan.dates[1:], strict=False):
