@@ -127,20 +127,6 @@ def _events(session: Session, opts: DemoOptions) -> str:
 DEMO_STEPS.append(SeedStep("events", _events))  # after "field": landed intents link its demo plots
 
 
-def _events(session: Session, opts: DemoOptions) -> str:
-    from catalog.demo_events import seed_events
-
-    r = seed_events(session, opts.seed)
-    if r.skipped:
-        return "对接活动已存在 / events present"
-    states = "、".join(f"{k} {v}" for k, v in sorted(r.intents.items()))
-    return (f"对接活动 / events: {r.events}，展示成果 / showcased {r.showcased}，参加 / sites {r.sites}\n"
-            f"  对接意向 / intents: {states}（落地示范田 / landed on plots {r.plots}）")
-
-
-DEMO_STEPS.append(SeedStep("events", _events))  # after "field": landed intents link its demo plots
-
-
 @main.group()
 def seed() -> None:
     """演示数据 / Demo data."""
