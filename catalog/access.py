@@ -140,6 +140,9 @@ STEP_ROLES: dict[str, tuple[str, ...]] = {
     "approve": ("reviewer",),
     "publish": ("ministry_officer", "province_officer"),
     "withdraw": ("ministry_officer", "province_officer"),
+    # accept or change the suggested classification (catalog.classify.decide): the reviewer, or the officer who
+    # publishes the result (DESIGN: officers review results and their classification)
+    "classify": ("reviewer", "ministry_officer", "province_officer"),
 }
 
 
@@ -176,3 +179,8 @@ def ensure_can_create(actor: Actor, data: dict[str, object]) -> None:
     raise Forbidden(en="You may create results only for your own institution or scope",
                     zh="只能为本单位或本辖区新建成果")
 
+
+def ensure_rule_editor(actor: Actor) -> None:
+    """The keyword rules of classification suggestions are national: ministry officers edit them."""
+    if not (actor.system or actor.has("ministry_officer")):
+        raise Forbidden(en="Only ministry officers edit the classification rules", zh="只有部级管理员可以修改分类规则")

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from catalog.access import Actor, can_act
 from catalog.classify_model import DIMENSIONS, CharNgramModel, Example, Params, Scored, clamp, train
 from catalog.classify_rules import CODE_LISTS, RuleHit, RuleSpec, match, rule_specs
 from catalog.classify_titles import shipped_titles, tech_field_mapping, title_of_project
@@ -372,3 +373,25 @@ def decisions_of(session: Session, result_id: str) -> list[ClassifyDecision]:
     return list(session.scalars(select(ClassifyDecision).where(ClassifyDecision.result_id == result_id)
                                 .order_by(ClassifyDecision.at.desc(), ClassifyDecision.dimension)))
 
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What a reviewer sees of a result's classification: its codes, the suggestions, the decisions so far."""
+
+    result: Result
+    suggestions: Suggestions
+    decisions: list[ClassifyDecision]
+    may_decide: bool
+
+    def current(self) -> dict[str, list[str]]:
+        return {dim: self.result.codes_of(dim) for dim in DIMENSIONS}
+
+    def proposed(self) -> dict[str, list[str]]:
+        return {dim: self.suggestions.proposal(dim) for dim in DIMENSIONS}
+
+
+def classification(session: Session, actor: Actor, result: Result, limit: int = 8) -> Classification:
+    """The caller has checked that ``actor`` may read ``result``."""
+    may = result.state in EDITABLE_STATES and can_act(actor, result, "classify")
+    return Classification(result, suggest(session, text_of(result), limit), decisions_of(session, result.id), may)

@@ -107,7 +107,8 @@ def field_errors_from_marshmallow(messages: Any, prefix: str = "") -> list[Field
                 zh = MARSHMALLOW_ZH.get(text) or _zh_prefix(text)
                 code = "unknown_field" if text == "Unknown field." else (
                     "required" if text == "Missing data for required field." else "invalid")
-                out.append(FieldError(field=prefix or "_schema", code=code, zh=zh, en=text))
+                en = text.split(" / ", 1)[1] if " / " in text else text  # ours come as "中文 / English"
+                out.append(FieldError(field=prefix or "_schema", code=code, zh=zh, en=en))
     return out
 
 

@@ -10,6 +10,8 @@ from flask_smorest import Api
 
 from server.api.audit.routes import blp as audit_blp
 from server.api.auth.routes import blp as auth_blp
+from server.api.classify.routes import blp as classify_blp
+from server.api.classify.routes import result_blp as result_classification_blp
 from server.api.codelists.routes import blp as codelists_blp
 from server.api.devices.routes import blp as devices_blp
 from server.api.divisions.routes import blp as divisions_blp
@@ -22,7 +24,7 @@ from server.api.sync.routes import blp as sync_blp
 from server.api.users.routes import blp as users_blp
 
 BLUEPRINTS = [codelists_blp, results_blp, divisions_blp, sites_blp, auth_blp, users_blp, devices_blp, audit_blp,
-              sync_blp, events_blp, needs_blp, lists_blp]
+              sync_blp, events_blp, needs_blp, lists_blp, classify_blp, result_classification_blp]
 
 
 def init_app(app: Flask) -> None:

@@ -251,6 +251,19 @@ def import_file() -> bytes:
     return out.getvalue()
 
 
+def classify_rule(c: Ctx) -> str:
+    """A fresh keyword rule, as an officer would add it."""
+    from catalog.classify_rules import add_rule
+
+    rule = add_rule(c.session, {"dimension": "crop", "code": "maize", "keywords": [f"玉米{uuid.uuid4().hex[:4]}"],
+                                "weight": 0.5}, "test")
+    c.session.commit()
+    return rule.id
+
+
+CLASSIFIED = {"tech_fields": ["TF03", "TF01"], "industry_types": ["IT0103"]}  # a reviewer's codes
+
+
 Request = tuple[str, str, dict[str, Any]]
 BUILDERS: dict[str, Callable[[Ctx], Request]] = {
     "GET /api/openapi.json": lambda c: ("GET", "/api/openapi.json", {}),
@@ -406,6 +419,25 @@ BUILDERS: dict[str, Callable[[Ctx], Request]] = {
         "GET", f"/api/needs/{need(c)}/matches", {}),
     "GET /api/results/<result_id>/sites · published": lambda c: (
         "GET", f"/api/results/{c.result('published')}/sites", {}),
+    "POST /api/classify/suggest": lambda c: (
+        "POST", "/api/classify/suggest", {"json": {"text": "西北耐密高产抗旱玉米新品种"}}),
+    "GET /api/classify/rules": lambda c: ("GET", "/api/classify/rules?dimension=crop", {}),
+    "POST /api/classify/rules": lambda c: (
+        "POST", "/api/classify/rules", {"json": {"dimension": "crop", "code": "maize", "keywords": ["苞谷"],
+                                                 "weight": 0.6}}),
+    "PATCH /api/classify/rules/<rule_id>": lambda c: (
+        "PATCH", f"/api/classify/rules/{classify_rule(c)}", {"json": {"weight": 0.7}}),
+    "DELETE /api/classify/rules/<rule_id>": lambda c: ("DELETE", f"/api/classify/rules/{classify_rule(c)}", {}),
+    "GET /api/results/<result_id>/classification · published": lambda c: (
+        "GET", f"/api/results/{c.result('published')}/classification", {}),
+    "GET /api/results/<result_id>/classification · own draft": lambda c: (
+        "GET", f"/api/results/{c.result('own draft')}/classification", {}),
+    "POST /api/results/<result_id>/classification · submitted national": lambda c: (
+        "POST", f"/api/results/{c.result('submitted national')}/classification", {"json": CLASSIFIED}),
+    "POST /api/results/<result_id>/classification · submitted local": lambda c: (
+        "POST", f"/api/results/{c.result('submitted local')}/classification", {"json": CLASSIFIED}),
+    "POST /api/results/<result_id>/classification · published": lambda c: (
+        "POST", f"/api/results/{c.result('published')}/classification", {"json": CLASSIFIED}),
 }
 
 

@@ -1,0 +1,1 @@
+"""Classification suggestions API: suggest codes for a text, the officers' keyword rules, reviewers' decisions."""
