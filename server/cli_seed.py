@@ -127,6 +127,21 @@ def _events(session: Session, opts: DemoOptions) -> str:
 DEMO_STEPS.append(SeedStep("events", _events))  # after "field": landed intents link its demo plots
 
 
+def _classify(session: Session, opts: DemoOptions) -> str:
+    from catalog.demo_classify import seed_classification
+    from server.cli import cli_actor
+
+    r = seed_classification(session, cli_actor().name, opts.seed)
+    if r.model_id is None:
+        return "分类建议模型 / suggestion model: 尚无已审核成果，未训练 / no reviewed results, not trained"
+    return (f"分类建议模型 / suggestion model: {r.examples} 个样本 / examples（{r.seconds:.1f} s）；"
+            f"审核决定 / reviewer decisions: {r.decisions} 条成果 / results，"
+            f"接受 / accepted {r.accepted}，修改 / changed {r.changed} 个维度 / dimensions")
+
+
+DEMO_STEPS.append(SeedStep("classify", _classify))  # after "results": trains on the reviewed ones
+
+
 @main.group()
 def seed() -> None:
     """演示数据 / Demo data."""
