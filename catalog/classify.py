@@ -391,7 +391,12 @@ class Classification:
         return {dim: self.suggestions.proposal(dim) for dim in DIMENSIONS}
 
 
+def may_classify(actor: Actor, result: Result) -> bool:
+    """Whether ``actor`` reviews ``result`` and its codes may still change."""
+    return result.state in EDITABLE_STATES and can_act(actor, result, "classify")
+
+
 def classification(session: Session, actor: Actor, result: Result, limit: int = 8) -> Classification:
     """The caller has checked that ``actor`` may read ``result``."""
-    may = result.state in EDITABLE_STATES and can_act(actor, result, "classify")
-    return Classification(result, suggest(session, text_of(result), limit), decisions_of(session, result.id), may)
+    return Classification(result, suggest(session, text_of(result), limit), decisions_of(session, result.id),
+                          may_classify(actor, result))

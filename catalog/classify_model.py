@@ -97,6 +97,7 @@ class CharNgramModel:
         """For each text, per dimension, the ``limit`` most likely codes with their confidence (0–1) and the
         character n-grams of the text that weigh most for each."""
         x = self.features(texts)
+        plain = [normalise(t) for t in texts]
         out: list[dict[str, list[Scored]]] = [{} for _ in texts]
         for dim, head in self.heads.items():
             scores = np.asarray(x @ head.coef.T) + head.intercept
@@ -107,21 +108,29 @@ class CharNgramModel:
                 order = np.argsort(-probs[i])[:limit]
                 row = x.getrow(i)
                 out[i][dim] = [Scored(head.classes[k], float(probs[i, k]),
-                                      self._words(row, distinct[k], words)) for k in order]
+                                      self._words(plain[i], row, distinct[k], words)) for k in order]
         return out
 
-    def _words(self, row: sp.csr_matrix, weights: np.ndarray, n: int) -> tuple[str, ...]:
+    def _words(self, text: str, row: sp.csr_matrix, weights: np.ndarray, n: int) -> tuple[str, ...]:
+        """The text's stretches covered by the n-grams that weigh most for a code: overlapping n-grams
+        (粪污资, 污资源, 资源化) read back as the words they came from (粪污资源化)."""
         contrib = row.data * weights[row.indices]
-        picked: list[str] = []
-        for j in np.argsort(-contrib):
-            if contrib[j] <= 0 or len(picked) >= n:
-                break
-            gram = self.vocabulary[row.indices[j]].strip()
-            # Longer n-grams say more; one inside a gram already shown adds nothing.
-            if len(gram) < 2 or any(gram in p for p in picked):
-                continue
-            picked = [p for p in picked if p not in gram] + [gram]
-        return tuple(picked)
+        grams = [self.vocabulary[row.indices[j]].strip() for j in np.argsort(-contrib)[: 3 * n] if contrib[j] > 0]
+        spans: list[tuple[int, int, int]] = []  # start, end, rank of its best n-gram
+        for rank, gram in enumerate(g for g in grams if len(g) >= 2):
+            at = text.find(gram)
+            while at >= 0:
+                spans.append((at, at + len(gram), rank))
+                at = text.find(gram, at + 1)
+        merged: list[list[int]] = []
+        for start, end, rank in sorted(spans):
+            if merged and start < merged[-1][1]:  # overlapping, not merely adjacent: one word
+                merged[-1][1] = max(merged[-1][1], end)
+                merged[-1][2] = min(merged[-1][2], rank)
+            else:
+                merged.append([start, end, rank])
+        words = dict.fromkeys(text[a:b] for a, b, _r in sorted(merged, key=lambda m: m[2]))
+        return tuple(list(words)[:n])
 
     # -- storage -----------------------------------------------------------------------------------------------
 

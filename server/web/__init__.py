@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, Response
 from server.web import account_pages, event_pages, lists_pages, needs_pages
 from server.web.apidocs import apidocs_page
 from server.web.browse import results_page
+from server.web.classify_form import classification_submit
 from server.web.codelists_page import codelists_page
 from server.web.result_page import result_page
 
@@ -21,6 +22,8 @@ bp = Blueprint("web", __name__)
 bp.add_url_rule("/", "index", results_page)
 bp.add_url_rule("/results", "results", results_page)
 bp.add_url_rule("/results/<result_id>", "result", result_page)
+bp.add_url_rule("/results/<result_id>/classification", "result_classification", classification_submit,
+                methods=["POST"])
 bp.add_url_rule("/codelists", "codelists", codelists_page)
 bp.add_url_rule("/api/docs", "apidocs", apidocs_page)
 account_pages.register(bp)
