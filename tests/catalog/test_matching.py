@@ -172,3 +172,17 @@ def test_rank_sites__open_needs_it_fits_best_first__closed_needs_left_out(sessio
 def test_rank_sites__signed_out__nothing(session: Session, world) -> None:
     assert rank_sites(session, ANONYMOUS, world["fit"].id) == []
     assert rank_sites(session, HOLDER, world["fit"].id) != []
+
+
+def test_bench_quick__prints_both_p95s_by_engine_last() -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, str(root / "bench" / "matching_bench.py"), "--quick", "--engines", "sqlite"],
+                         capture_output=True, text=True, timeout=600, cwd=root, check=True)
+    last = json.loads(out.stdout.strip().splitlines()[-1])
+    assert last["results"] == 2000 and last["needs"]["sqlite"] > 400
+    assert last["need_to_results_p95_ms"]["sqlite"] > 0 and last["result_to_sites_p95_ms"]["sqlite"] > 0
