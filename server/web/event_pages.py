@@ -1,6 +1,7 @@
-"""Matchmaking pages: the event list, an event's page (showcased results, sites taking part, the register and
-intent forms for a signed-in site user), the online exhibition's public showcase, and the intents page with each
-intent's timeline and the form for its next step.
+"""Matchmaking pages: the event list (with the new-event form for organisers), an event's page (showcased
+results, sites taking part, the register and intent forms for a signed-in site user, and the organiser's controls:
+state steps, showcasing published results, inviting sites), the online exhibition's public showcase, and the
+intents page with each intent's timeline and the form for its next step.
 
 Forms post with the session's CSRF token and work without JavaScript; every write goes through
 ``catalog.matchmaking``, the same calls as the API, so a page and an endpoint never disagree.
@@ -16,9 +17,10 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from catalog import matchmaking
 from catalog.access import can_read
-from catalog.errors import CatalogError, NotFound
-from catalog.event_access import can_organise, intent_condition, sites_spoken_for, speaks_for
-from catalog.events import KINDS, STATES, Event, event_query, event_results, event_sites, get_event
+from catalog.divisions import Division
+from catalog.errors import CatalogError, FieldError, NotFound, ValidationFailed
+from catalog.event_access import can_organise, default_scope, intent_condition, sites_spoken_for, speaks_for
+from catalog.events import EVENT_STEPS, KINDS, STATES, Event, event_query, event_results, event_sites, get_event
 from catalog.field import DemoPlot
 from catalog.intents import (
     Intent,
@@ -33,28 +35,76 @@ from catalog.results import Result
 from catalog.sites import Site
 from server.auth import current_actor
 from server.db import db_session
-from server.i18n import t
+from server.i18n import current_lang, t
 from server.web.account_pages import error_text, status_of
 from server.web.labels import Labels
 
 Page = str | tuple[str, int] | WerkzeugResponse
 MAX_INTENTS = 200
+MAX_CANDIDATES = 20  # published results offered for the showcase: the newest matches of the name searched
+EVENT_FIELDS = ("kind", "title", "starts_on", "ends_on", "place_code", "address", "organiser", "description")
 
 
 def _sign_in_first() -> WerkzeugResponse:
     return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
 
 
-def events_page() -> str:
-    """对接活动 / Matchmaking events, newest first, by kind and state."""
+def _field_errors(exc: CatalogError) -> dict[str, str]:
+    """Each refused field's reason in the page's language, to show beside the field."""
+    if not isinstance(exc, ValidationFailed):
+        return {}
+    en = current_lang() == "en"
+    return {e.field: e.en if en else e.zh for e in exc.errors}
+
+
+def _places(province: str | None) -> list[Division]:
+    """Where an on-site event may be held, offered in the form: the province's prefectures and counties (the
+    prefectures only for a national organiser, who may pick any of 3,000 counties by code)."""
+    q = select(Division).where(Division.valid_to.is_(None))
+    q = q.where(Division.level.in_(("prefecture", "county")), Division.province_code == province) if province \
+        else q.where(Division.level == "prefecture")
+    return list(db_session().scalars(q.order_by(Division.code)))
+
+
+def _events_context(form: dict[str, str] | None = None, errors: list[str] | None = None,
+                    field_errors: dict[str, str] | None = None) -> dict[str, Any]:
     session = db_session()
+    actor = current_actor()
     kind = request.args.get("kind") if request.args.get("kind") in KINDS else None
     state = request.args.get("state") if request.args.get("state") in STATES else None
     events = list(session.scalars(event_query(kind, state).limit(200)))
-    labels = Labels.load(session, [e.place_code for e in events if e.place_code])
+    scope = default_scope(actor)
+    may_organise = actor.user_id is not None and can_organise(actor, scope)
+    labels = Labels.load(session, [c for c in [e.place_code for e in events] + [scope] if c])
     counts = {e.id: (len(event_results(session, e.id)), len(event_sites(session, e.id))) for e in events}
-    return render_template("events.html", events=events, labels=labels, kind=kind, state=state, kinds=KINDS,
-                           states=STATES, counts=counts)
+    return {"events": events, "labels": labels, "kind": kind, "state": state, "kinds": KINDS, "states": STATES,
+            "counts": counts, "may_organise": may_organise, "scope": scope,
+            "places": _places(scope) if may_organise else [], "form": form or {"kind": "onsite"},
+            "errors": errors or [], "field_errors": field_errors or {}}
+
+
+def events_page() -> str:
+    """对接活动 / Matchmaking events, newest first, by kind and state; the new-event form for organisers."""
+    return render_template("events.html", **_events_context())
+
+
+def event_new_submit() -> Page:
+    """新建对接活动 / An organiser creates an event in its scope (a province officer's province, else national)."""
+    if current_actor().user_id is None:
+        return _sign_in_first()
+    session = db_session()
+    form = {k: request.form.get(k, "").strip() for k in EVENT_FIELDS}
+    data: dict[str, Any] = {k: v or None for k, v in form.items()}
+    data["description"] = form["description"]
+    try:
+        event = matchmaking.organise_event(session, current_actor(), data)
+        session.commit()
+    except CatalogError as exc:
+        session.rollback()
+        ctx = _events_context(form, error_text(exc), _field_errors(exc))
+        return render_template("events.html", **ctx), status_of(exc)
+    flash(t("event.created_msg"))
+    return redirect(url_for("web.event", event_id=event.id) + "#organise")
 
 
 def _event_context(event: Event) -> dict[str, Any]:
@@ -67,11 +117,28 @@ def _event_context(event: Event) -> dict[str, Any]:
     my_intents = list(session.scalars(intent_query(intent_condition(actor), event_id=event.id))) \
         if actor.user_id else []
     labels = Labels.load(session, [c for c in (event.place_code, event.province_code) if c])
+    organiser = actor.user_id is not None and can_organise(actor, event.province_code)
     return {"event": event, "showcased": showcased, "taking_part": taking_part, "labels": labels,
             "my_sites": mine, "my_registered": [s for s in mine if s.id in registered],
             "my_unregistered": [s for s in mine if s.id not in registered],
-            "organiser": can_organise(actor, event.province_code), "my_intents": my_intents,
-            "names": _names(my_intents), "today": beijing_today().isoformat(), "errors": [], "form": {}}
+            "organiser": organiser, "my_intents": my_intents, "names": _names(my_intents),
+            "today": beijing_today().isoformat(), "errors": [], "form": {},
+            "steps": [a for a, s in EVENT_STEPS.items() if event.state in s.sources] if organiser else [],
+            "q": request.args.get("q", "").strip(),
+            "candidates": _candidates(event, {r.id for _er, r in showcased}) if organiser else []}
+
+
+def _candidates(event: Event, showcased: set[str]) -> list[Result]:
+    """Published results the organiser may add to the showcase: the newest whose name holds the search."""
+    if event.state == "closed":
+        return []
+    q = select(Result).where(Result.state == "published")
+    if showcased:
+        q = q.where(Result.id.not_in(showcased))
+    text = request.args.get("q", "").strip()
+    if text:
+        q = q.where(Result.name.contains(text, autoescape=True))
+    return list(db_session().scalars(q.order_by(Result.updated_at.desc(), Result.name).limit(MAX_CANDIDATES)))
 
 
 def event_page(event_id: str) -> Page:
@@ -116,6 +183,91 @@ def intent_submit(event_id: str) -> Page:
         return _form_failed(event, exc)
     flash(t("intent.registered_msg"))
     return redirect(url_for("web.intents", site=intent.site_id) + f"#intent-{intent.id}")
+
+
+def _organiser_post(event_id: str, write: Any, message: str, anchor: str) -> Page:
+    """One organiser write from the event page: sign-in first, the refusal on the page with the API's status."""
+    if current_actor().user_id is None:
+        return _sign_in_first()
+    session = db_session()
+    event = get_event(session, event_id)
+    try:
+        text = write(session, event)
+        session.commit()
+    except CatalogError as exc:
+        return _form_failed(event, exc)
+    flash(t(message, name=text or ""))
+    back = url_for("web.event", event_id=event.id, q=request.args.get("q") or None)
+    return redirect(back + anchor)
+
+
+def event_step_submit(event_id: str) -> Page:
+    """开始 / 结束活动 / The organiser moves the event's state."""
+    action = request.form.get("action", "")
+
+    def write(session: Any, event: Event) -> str:
+        matchmaking.step_event(session, current_actor(), event.id, action)
+        return t("event_state." + event.state)
+    return _organiser_post(event_id, write, "event.stepped_msg", "#organise")
+
+
+def _result_name(session: Any, result_id: str) -> str:
+    result = session.get(Result, result_id)
+    return result.name if result is not None else result_id
+
+
+def event_showcase_add(event_id: str) -> Page:
+    """展示 / The organiser adds a published result to the showcase."""
+    result_id = request.form.get("result_id", "")
+
+    def write(session: Any, event: Event) -> str:
+        matchmaking.showcase(session, current_actor(), event.id, result_id, request.form.get("note"))
+        return _result_name(session, result_id)
+    return _organiser_post(event_id, write, "event.showcased_msg", "#organise")
+
+
+def event_showcase_remove(event_id: str, result_id: str) -> Page:
+    """取消展示 / The organiser takes a result off the showcase."""
+    def write(session: Any, event: Event) -> str:
+        matchmaking.unshowcase(session, current_actor(), event.id, result_id)
+        return _result_name(session, result_id)
+    return _organiser_post(event_id, write, "event.unshowcased_msg", "#showcased")
+
+
+def _find_site(session: Any, text: str) -> Site:
+    """The site named by its id, its full name, or the one active site whose name holds ``text``."""
+    site = session.get(Site, text) if text else None
+    if site is not None:
+        return site
+    matches = list(session.scalars(select(Site).where(Site.active.is_(True), Site.name.contains(text, autoescape=True))
+                                   .order_by(Site.id).limit(6))) if text else []
+    exact = [m for m in matches if m.name == text]
+    if len(exact) == 1 or len(matches) == 1:
+        return (exact or matches)[0]
+    if matches:
+        names = [m.name for m in matches[:5]]
+        raise ValidationFailed([FieldError("site", "ambiguous", "有多个园区或县与之相符：" + "、".join(names),
+                                           "Several sites match: " + ", ".join(names), value=text)])
+    raise ValidationFailed([FieldError("site", "unknown_site", "没有这个编号或名称的园区或县",
+                                       "No site with that id or name", value=text)])
+
+
+def event_invite(event_id: str) -> Page:
+    """邀请 / The organiser invites a site, found by its id or name."""
+    def write(session: Any, event: Event) -> str:
+        site = _find_site(session, request.form.get("site", "").strip())
+        matchmaking.register(session, current_actor(), event.id, site.id, request.form.get("contact"))
+        return site.name
+    return _organiser_post(event_id, write, "event.invited_msg", "#sites")
+
+
+def event_uninvite(event_id: str, site_id: str) -> Page:
+    """取消报名 / The organiser takes a site off the event (not one with intents registered here)."""
+    def write(session: Any, event: Event) -> str:
+        matchmaking.unregister(session, current_actor(), event.id, site_id)
+        site = session.get(Site, site_id)
+        return site.name if site is not None else site_id
+    return _organiser_post(event_id, write, "event.uninvited_msg", "#sites")
 
 
 def showcase_page(event_id: str) -> str:
@@ -201,7 +353,14 @@ def intent_step_submit(intent_id: str) -> Page:
 
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/events", "events", events_page)
+    bp.add_url_rule("/events", "event_new", event_new_submit, methods=["POST"])
     bp.add_url_rule("/events/<event_id>", "event", event_page)
+    bp.add_url_rule("/events/<event_id>/steps", "event_step", event_step_submit, methods=["POST"])
+    bp.add_url_rule("/events/<event_id>/showcased", "event_showcase_add", event_showcase_add, methods=["POST"])
+    bp.add_url_rule("/events/<event_id>/showcased/<result_id>/remove", "event_showcase_remove",
+                    event_showcase_remove, methods=["POST"])
+    bp.add_url_rule("/events/<event_id>/sites", "event_invite", event_invite, methods=["POST"])
+    bp.add_url_rule("/events/<event_id>/sites/<site_id>/remove", "event_uninvite", event_uninvite, methods=["POST"])
     bp.add_url_rule("/events/<event_id>/register", "event_register", register_submit, methods=["POST"])
     bp.add_url_rule("/events/<event_id>/intents", "event_intent", intent_submit, methods=["POST"])
     bp.add_url_rule("/events/<event_id>/showcase", "event_showcase", showcase_page)
