@@ -122,3 +122,27 @@ def test_api__rules_and_a_reviewers_decision(app, as_role) -> None:  # type: ign
     with Session(app.extensions["yx_engine"]) as s:
         actors = set(s.scalars(select(ClassifyDecision.actor).where(ClassifyDecision.result_id == result_id)))
     assert actors == {"u_reviewer"}
+
+
+def test_page__a_reviewer_sees_the_suggestions_and_saves_them__others_see_no_form(app, as_role) -> None:  # type: ignore[no-untyped-def]
+    with act_as(Session(app.extensions["yx_engine"]), operator("test")) as s:
+        r = create_result(s, {"name": "盐碱地水稻耐盐新品种", "summary": "耐盐水稻新品种选育",
+                              "institutions": ["河南农业大学"], "tech_fields": ["TF03"], "industry_types": ["IT0103"]},
+                          "test")
+        transition(s, r, "submit", "test")
+        s.commit()
+        result_id = r.id
+    reviewer, holder = as_role("reviewer"), as_role("result_holder")
+    page = reviewer.get(f"/results/{result_id}").get_data(as_text=True)
+    assert 'id="classification"' in page and 'name="primary_tech_field" value="TF01"' in page
+    assert 'name="crops" value="rice" id="c-crop-rice" checked' in page
+    assert 'id="classification"' not in holder.get(f"/results/{result_id}").get_data(as_text=True)
+    saved = reviewer.post(f"/results/{result_id}/classification",
+                          data={"primary_tech_field": "TF01", "tech_fields": ["TF0202"], "crops": ["rice"],
+                                "add_industry_types": ["IT0101"], "version": "2"})
+    assert saved.status_code == 302
+    shown = reviewer.get(f"/api/results/{result_id}").get_json()
+    assert shown["tech_fields"] == ["TF01", "TF0202"] and shown["industry_types"] == ["IT0101"]
+    assert shown["crops"] == ["rice"] and shown["land_scenarios"] == []
+    refused = reviewer.post(f"/results/{result_id}/classification", data={"tech_fields": ["TF99"], "version": "3"})
+    assert refused.status_code == 422 and "TF99" in refused.get_data(as_text=True)
