@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -272,14 +273,23 @@ def repair_boundary(
     return RepairResult(geom, changes, validate_boundary(geom, **validate_options))
 
 
+@lru_cache(maxsize=1024)
+def _aeqd(lat0: float, lon0: float) -> tuple[Transformer, Transformer]:
+    proj = f"+proj=aeqd +lat_0={lat0:.2f} +lon_0={lon0:.2f} +datum=WGS84 +units=m"
+    return (Transformer.from_crs("EPSG:4326", proj, always_xy=True),
+            Transformer.from_crs(proj, "EPSG:4326", always_xy=True))
+
+
 def local_projection(
     geom: BaseGeometry,
 ) -> tuple[Callable[[BaseGeometry], BaseGeometry], Callable[[BaseGeometry], BaseGeometry]]:
-    """Functions taking lon/lat geometries to metres and back (azimuthal equidistant at the centroid)."""
+    """Functions taking lon/lat geometries to metres and back (azimuthal equidistant near the centroid).
+
+    The centre is the centroid rounded to 0.01° (about 1 km): within a few km of its centre the projection's
+    distortion is below 1e-8, and the plots of one area share two cached transformers instead of building
+    them (~15 ms) for every plot a sync push or an import checks."""
     c = geom.centroid
-    proj = f"+proj=aeqd +lat_0={c.y:.7f} +lon_0={c.x:.7f} +datum=WGS84 +units=m"
-    fwd = Transformer.from_crs("EPSG:4326", proj, always_xy=True)
-    inv = Transformer.from_crs(proj, "EPSG:4326", always_xy=True)
+    fwd, inv = _aeqd(round(c.y, 2), round(c.x, 2))
 
     def to_metres(g: BaseGeometry) -> BaseGeometry:
         return shapely.transform(g, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
