@@ -20,8 +20,8 @@ def alembic_config(url: str, connection: Connection | None = None) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "heads") -> None:
-    """Every head: features add their own revisions on 0001 (branches), merged by a later merge revision."""
+def upgrade(url: str, revision: str = "head") -> None:
+    """To the one head (0006 merges the branches the issue-6 features grew on 0001)."""
     command.upgrade(alembic_config(url), revision)
 
 
