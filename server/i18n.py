@@ -346,9 +346,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "event.register_first": ("报名后即可对展示成果登记对接意向。",
                              "Register first to record intents on the results on show."),
     "event.my_intents": ("本次活动登记的意向", "Intents registered at this event"),
-    "event.organiser_note": ("主办方通过接口管理活动、展示成果和邀请园区（见接口文档）。",
-                             "Organisers manage the event, its showcase and invitations through the API (see the API "
-                             "docs)."),
     "event.sign_in_to_register": ("后可为本园区或本县报名并登记对接意向。", "to register your site and its intents."),
     "showcase.title": ("{title} · 成果展示", "{title} · showcase"),
     "showcase.back": ("活动页", "Event page"),
