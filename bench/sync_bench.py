@@ -95,8 +95,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests  # noqa: E402
 import shapely  # noqa: E402
-from sqlalchemy import func, make_url, select, text  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
+
+from bench.catalog_search import postgis_database  # noqa: E402  (a scratch PostGIS database, dropped after)
 
 LOCAL_POSTGIS = "postgresql+psycopg://postgres@127.0.0.1:5432/yuanxian_test"
 COUNTY = "410184"  # 新郑市: not one of catalog.demo_plots' counties, so its plots are only the ones seeded here
@@ -124,29 +126,6 @@ def postgis_answers(admin_url: str) -> str | None:
     except Exception as exc:  # no server: PostGIS runs are skipped
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
     return None if ok else "PostGIS is not available on that server"
-
-
-@contextmanager
-def postgis_database(admin_url: str) -> Iterator[str]:
-    """A scratch database on ``admin_url``'s server (that database itself is only connected to), dropped after."""
-    from catalog.db import make_engine
-
-    admin = make_url(admin_url)
-    name = f"yx_bench_sync_{uuid.uuid4().hex[:10]}"
-    engine = make_engine(admin.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    try:
-        scratch = make_engine(url, isolation_level="AUTOCOMMIT")
-        with scratch.connect() as conn:
-            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-        scratch.dispose()
-        yield url
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        engine.dispose()
 
 
 def settle(url: str, timeout: float = 120.0) -> None:
