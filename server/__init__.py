@@ -34,4 +34,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     web.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    hops = int(app.config.get("PROXIES") or 0)
+    if hops:  # behind that many trusted proxies: the client's address, scheme and host from X-Forwarded-*
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app

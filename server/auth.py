@@ -141,7 +141,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # REDIS_URL (server.config) puts the counts in Redis, shared by every worker and app server.
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    # Redis down: sign-in goes on, counted per process, until Redis answers again.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     # The limiter object is shared by every app in the process and takes "enabled" from the last app set up:
     # say it explicitly, so one app that turns limits off (a test) does not leave them off for the next.
     app.config.setdefault("RATELIMIT_ENABLED", True)

@@ -88,22 +88,36 @@ def db_upgrade() -> None:
     click.echo("数据库已就绪 / database ready: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
-@main.command("serve")
+@main.command("serve", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@with_appcontext
-def serve(host: str, port: int) -> None:
+@click.option("--production", is_flag=True,
+              help="gunicorn 多进程，先检查配置 / gunicorn workers, after `config check --production`")
+def serve(host: str, port: int, production: bool) -> None:
     """启动网页与接口服务 / Serve the pages and the API."""
+    if production:
+        from server import config as cfg
+        from server import production as prod
+        from server.cli_config import report
+
+        if not report(production=True):
+            click.echo("配置有误，不启动 / configuration wrong: not starting", err=True)
+            raise SystemExit(1)
+        click.echo(f"yuanxian 生产服务 / serving on http://{host}:{port}/ with {cfg.workers()} gunicorn workers")
+        prod.run(host, port, cfg.workers())
+        return
     from werkzeug.serving import run_simple
 
+    app = _create_app()
     click.echo(f"yuanxian 已启动 / serving on http://{host}:{port}/")
     # run_simple, not app.run: Flask ignores app.run() inside its own CLI.
-    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)  # type: ignore[attr-defined]
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 # Each module registers its commands on ``main``; imported last because they import ``main`` from here.
 from server import (  # noqa: E402
     cli_classify,  # noqa: F401
+    cli_config,  # noqa: F401
     cli_field,  # noqa: F401
     cli_results,  # noqa: F401
     cli_seed,  # noqa: F401

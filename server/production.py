@@ -1,0 +1,46 @@
+"""Production serving: gunicorn workers, each with its own app from the factory (nothing forked half-open)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+# Seconds: a worker silent this long is restarted; on SIGTERM, requests in flight get this long to finish.
+TIMEOUT = 120
+GRACEFUL_TIMEOUT = 30
+THREADS = 4  # per worker (gthread): slow clients and keep-alive do not hold a whole worker
+
+
+class Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+        if "control_socket_disable" in self.cfg.settings:  # gunicorn 25+: no ~/.gunicorn control socket
+            self.cfg.set("control_socket_disable", True)
+
+    def load(self) -> Flask:
+        from server import create_app
+
+        return create_app()
+
+
+def run(host: str, port: int, workers: int) -> None:
+    """Serve until SIGTERM or SIGINT (graceful stop); the access log goes to stdout, errors to stderr."""
+    Gunicorn({
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": THREADS,
+        "timeout": TIMEOUT,
+        "graceful_timeout": GRACEFUL_TIMEOUT,
+        "keepalive": 5,
+        "accesslog": "-",
+        "errorlog": "-",
+        "proc_name": "yuanxian",
+    }).run()
