@@ -98,9 +98,9 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-def test_serve_production__gunicorn_workers_answer_and_stop_on_sigterm(sqlite_url: str, tmp_path: Path) -> None:
+def test_serve_production__gunicorn_workers_answer_and_stop_on_sigterm(db_url: str, tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": sqlite_url, "YUANXIAN_INSTANCE": str(tmp_path), "SECRET_KEY": GOOD_SECRET,
+    env = {**os.environ, "DATABASE_URL": db_url, "YUANXIAN_INSTANCE": str(tmp_path), "SECRET_KEY": GOOD_SECRET,
            "YUANXIAN_WORKERS": "2"}
     for name in ("REDIS_URL", "YUANXIAN_PROXIES", "YUANXIAN_ENV"):
         env.pop(name, None)
