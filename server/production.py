@@ -7,7 +7,8 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-# Seconds: a worker silent this long is restarted; on SIGTERM, requests in flight get this long to finish.
+# Seconds: a worker that stops reporting to the master this long is restarted; on SIGTERM, requests in flight
+# get GRACEFUL_TIMEOUT to finish.
 TIMEOUT = 120
 GRACEFUL_TIMEOUT = 30
 THREADS = 4  # per worker (gthread): slow clients and keep-alive do not hold a whole worker
