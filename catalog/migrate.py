@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -27,6 +30,18 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+@functools.cache
+def heads() -> frozenset[str]:
+    """The code's newest revisions (one, while the branches stay merged)."""
+    return frozenset(ScriptDirectory(str(MIGRATIONS)).get_heads())
+
+
+def schema_revisions(connection: Connection) -> tuple[frozenset[str], frozenset[str]]:
+    """(the database's revisions, the code's heads): the schema is current when the two are equal; the first is
+    empty when the database was never migrated."""
+    return frozenset(MigrationContext.configure(connection).get_current_heads()), heads()
 
 
 def regenerate_initial() -> Path:

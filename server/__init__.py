@@ -25,8 +25,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from server import api, auth, db, errors, i18n, security, web
+    from server import api, auth, db, errors, i18n, logs, probes, security, web
 
+    logs.init_app(app)  # first: the request id and the clock start before anything looks at the request
     db.init_app(app)
     auth.init_app(app)
     i18n.init_app(app)
@@ -34,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     web.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    probes.init_app(app)
     hops = int(app.config.get("PROXIES") or 0)
     if hops:  # behind that many trusted proxies: the client's address, scheme and host from X-Forwarded-*
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -32,6 +32,11 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_CHUNK_MAX": 1024 * 1024,           # bytes per file chunk (kits send 64-256 KiB)
     "SYNC_FILE_MAX": 64 * 1024 * 1024,       # bytes per photo or track
     "SYNC_FILES_DIR": None,                  # None: <instance>/files
+    # Observability (server.logs, server.probes, server.metrics)
+    "LOG_FORMAT": "json",                    # json: one object a line; text: for development
+    "LOG_LEVEL": "INFO",
+    "METRICS_TOKEN": None,                   # None: /metrics from loopback only
+    "PROMETHEUS_MULTIPROC_DIR": None,        # set under several workers: /metrics adds up every worker's files
 }
 
 MIN_SECRET = 32          # characters of SECRET_KEY in production
@@ -45,6 +50,10 @@ ENV_SETTINGS: dict[str, str] = {
     "DATABASE_URL": "SQLAlchemy URL; default sqlite:///<instance>/yuanxian.db",
     "SECRET_KEY": "secret for signing sessions; required in production",
     "YUANXIAN_INSTANCE": "instance folder (database, uploads); default ./instance",
+    "LOG_FORMAT": "json (default: one JSON object a log line) or text (for development)",
+    "LOG_LEVEL": "DEBUG, INFO (default), WARNING or ERROR: the least a log line must be to be written",
+    "METRICS_TOKEN": "bearer token that opens /metrics from anywhere; unset: loopback only, never via a proxy",
+    "PROMETHEUS_MULTIPROC_DIR": "an empty folder shared by the workers of one host: /metrics adds up every worker",
     "YUANXIAN_ENV": "production or development (default); production: `config check` is strict",
     "REDIS_URL": "redis:// or rediss:// URL: the sign-in limit is counted there, shared by every app server",
     "YUANXIAN_PROXIES": "how many trusted reverse proxies set X-Forwarded-For/-Proto/-Host (0-5, default 0)",
@@ -56,6 +65,9 @@ ENV_SETTINGS: dict[str, str] = {
 def from_environment() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in ("DATABASE_URL", "SECRET_KEY"):
+        if os.environ.get(key):
+            out[key] = os.environ[key]
+    for key in ("LOG_FORMAT", "LOG_LEVEL", "METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR"):
         if os.environ.get(key):
             out[key] = os.environ[key]
     if os.environ.get("REDIS_URL"):

@@ -3,7 +3,10 @@
     {"error": {"status": 422, "code": "validation_failed",
                "message": {"zh": "...", "en": "..."},
                "errors": [{"field": "trl", "code": "invalid", "zh": "...", "en": "...", "row": 3}],
-               "details": {...}}}
+               "details": {...},
+               "request_id": "..."}}
+
+``request_id`` (in a request) is the ``X-Request-ID`` of the answer, and on the server's log lines (server.logs).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, has_request_context, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -26,6 +29,7 @@ from catalog.errors import (
 )
 from catalog.sync_server import Refetch
 from server.auth import BadCredentials, BadToken, Unauthorized
+from server.logs import request_id
 
 log = logging.getLogger(__name__)
 
@@ -126,11 +130,17 @@ def error_body(status: int, code: str, zh: str, en: str, errors: list[FieldError
         body["errors"] = [e.as_dict() for e in errors]
     if details:
         body["details"] = details
+    if has_request_context():
+        body["request_id"] = request_id()
     return {"error": body}
 
 
+JSON_PATHS = ("/healthz", "/readyz", "/metrics")  # server.probes: machines ask, they get JSON errors too
+
+
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+    return (request.path.startswith("/api/") or request.path in JSON_PATHS
+            or request.accept_mimetypes.best == "application/json")
 
 
 def _respond(status: int, body: dict[str, Any]) -> Response | tuple[str, int]:

@@ -1,4 +1,5 @@
-"""Every API error has one JSON shape: {"error": {status, code, message: {zh, en}, [errors], [details]}}."""
+"""Every API error has one JSON shape: {"error": {status, code, message: {zh, en}, [errors], [details],
+request_id}}."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def assert_shape(resp, status: int, code: str) -> dict:  # type: ignore[no-untyp
     err = body["error"]
     assert err["status"] == status and err["code"] == code
     assert err["message"]["zh"] and err["message"]["en"]
-    assert set(err) <= {"status", "code", "message", "errors", "details"}
+    assert set(err) <= {"status", "code", "message", "errors", "details", "request_id"}
+    assert err["request_id"] == resp.headers["X-Request-ID"]
     for item in err.get("errors", []):
         assert item["field"] and item["code"] and item["zh"] and item["en"]
     return err

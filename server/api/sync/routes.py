@@ -20,6 +20,7 @@ from catalog.errors import CatalogError, FieldError, NotFound, ValidationFailed
 from catalog.field import Photo
 from catalog.files import LocalFileStore, OffsetMismatch, UploadState, check_name
 from catalog.sync_server import conflict_dict, device_counties, ensure_backfilled, open_conflicts, server_state
+from server import metrics
 from server.api.sync.protocol import pull_page, push_batch
 from server.api.sync.schemas import PullArgsSchema
 from server.auth import Unauthorized, current_actor
@@ -153,6 +154,7 @@ def sync_push() -> dict[str, Any]:
         session.rollback()
         answers = push_batch(session, actor, mutations, minimum)
         session.commit()
+    metrics.count_push(answers)
     return {"epoch": server_state(session).epoch, "answers": [a.to_json() for a in answers]}
 
 
@@ -195,7 +197,10 @@ class SyncFile(MethodView):
         data = request.get_data(cache=False)
         if len(data) > cap:
             raise TooLarge(en=f"A chunk is at most {cap} bytes", zh="分段过大", limit=cap)
-        state = _store().put(sha256, offset, data, length)
+        store = _store()
+        known = store.state(sha256).complete  # a repeated last chunk of a stored file is not counted again
+        state = store.put(sha256, offset, data, length)
+        metrics.count_upload(0 if known else len(data))
         return _upload_headers(jsonify({"offset": state.offset, "complete": state.complete}), state)
 
     def get(self, sha256: str) -> Response:
