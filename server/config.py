@@ -52,7 +52,7 @@ ENV_SETTINGS: dict[str, str] = {
     "YUANXIAN_INSTANCE": "instance folder (database, uploads); default ./instance",
     "LOG_FORMAT": "json (default: one JSON object a log line) or text (for development)",
     "LOG_LEVEL": "DEBUG, INFO (default), WARNING or ERROR: the least a log line must be to be written",
-    "METRICS_TOKEN": "bearer token that opens /metrics from anywhere; unset: loopback only, never via a proxy",
+    "METRICS_TOKEN": "set: /metrics needs this bearer token; unset: /metrics answers loopback only, never via a proxy",
     "PROMETHEUS_MULTIPROC_DIR": "an empty folder shared by the workers of one host: /metrics adds up every worker",
     "YUANXIAN_ENV": "production or development (default); production: `config check` is strict",
     "REDIS_URL": "redis:// or rediss:// URL: the sign-in limit is counted there, shared by every app server",

@@ -3,8 +3,8 @@
 - ``GET /healthz``: the process answers; touches nothing else.
 - ``GET /readyz``: the database answers a query, its schema is at the Alembic head, and Redis answers when one
   is configured; 200, or 503 in the error shape naming each failed check (zh and en).
-- ``GET /metrics``: Prometheus text, only to a request from loopback that no proxy forwarded, or with
-  ``Authorization: Bearer <METRICS_TOKEN>``; others get 403.
+- ``GET /metrics``: Prometheus text. With ``METRICS_TOKEN`` set, only with ``Authorization: Bearer <token>``;
+  without, only to a request from loopback that no proxy forwarded. Others get 403.
 """
 
 from __future__ import annotations
@@ -103,19 +103,23 @@ def _loopback(address: str | None) -> bool:
 
 
 def metrics_allowed() -> bool:
+    """With METRICS_TOKEN set, the token and nothing else; without, loopback that no proxy forwarded."""
     token = str(current_app.config.get("METRICS_TOKEN") or "")
-    given = request.headers.get("Authorization", "")
-    if token and given.startswith("Bearer "):
-        return hmac.compare_digest(given[7:].strip().encode(), token.encode())
+    if token:
+        given = request.headers.get("Authorization", "")
+        return given.startswith("Bearer ") and hmac.compare_digest(given[7:].strip().encode(), token.encode())
     forwarded = "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
     return not forwarded and _loopback(request.remote_addr)
+
+
+METRICS_FORBIDDEN = ("指标只对本机直接请求或持有指标令牌（METRICS_TOKEN）的请求开放",
+                     "Metrics are served to loopback requests, or with the metrics token (METRICS_TOKEN)")
 
 
 @bp.get("/metrics")
 def metrics_view() -> Response:
     if not metrics_allowed():
-        resp = jsonify(error_body(403, "metrics_forbidden", "指标只对本机或持有指标令牌（METRICS_TOKEN）的请求开放",
-                                  "Metrics are served to loopback, or with the metrics token (METRICS_TOKEN)"))
+        resp = jsonify(error_body(403, "metrics_forbidden", *METRICS_FORBIDDEN))
         resp.status_code = 403
         return resp
     body = metrics.exposition(current_app.config.get("PROMETHEUS_MULTIPROC_DIR"))

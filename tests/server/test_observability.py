@@ -261,7 +261,7 @@ def test_metrics__sync_push_answers_conflicts_rejections_and_upload_bytes(client
     assert delta("yuanxian_sync_upload_bytes_total") == 3000
 
 
-def test_metrics__only_loopback_not_forwarded__or_the_token(sqlite_url, tmp_path):
+def test_metrics__loopback_not_forwarded__or_only_the_token_when_set(sqlite_url, tmp_path):
     open_ = make_app(sqlite_url, tmp_path).test_client()
     assert open_.get("/metrics").status_code == 200  # the test client comes from 127.0.0.1
     for kw in ({"environ_base": {"REMOTE_ADDR": "10.0.0.9"}}, {"headers": {"X-Forwarded-For": "203.0.113.5"}}):
@@ -275,7 +275,7 @@ def test_metrics__only_loopback_not_forwarded__or_the_token(sqlite_url, tmp_path
     assert guarded.get("/metrics", headers={"Authorization": "Bearer wrong"}, **remote).status_code == 403
     assert guarded.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 403  # even locally
     assert guarded.get("/metrics", **remote).status_code == 403
-    assert guarded.get("/metrics").status_code == 200
+    assert guarded.get("/metrics").status_code == 403  # with a token set, loopback needs it too
 
 
 # --- real processes ----------------------------------------------------------------------------------------------
