@@ -32,7 +32,8 @@ class Gunicorn(BaseApplication):  # type: ignore[misc]
 
 
 def run(host: str, port: int, workers: int) -> None:
-    """Serve until SIGTERM or SIGINT (graceful stop); the access log goes to stdout, errors to stderr."""
+    """Serve until SIGTERM or SIGINT (graceful stop); gunicorn's own log goes to stdout, beside the app's
+    one JSON line per request."""
     Gunicorn({
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -41,7 +42,7 @@ def run(host: str, port: int, workers: int) -> None:
         "timeout": TIMEOUT,
         "graceful_timeout": GRACEFUL_TIMEOUT,
         "keepalive": 5,
-        "accesslog": "-",
+        "accesslog": None,  # the app logs each request itself, as JSON with its request id (server/logs.py)
         "errorlog": "-",
         "proc_name": "yuanxian",
     }).run()

@@ -133,7 +133,10 @@ def test_serve_production__gunicorn_workers_answer_and_stop_on_sigterm(db_url: s
             proc.wait(timeout=10)
     text = log.read_text()
     assert "2 gunicorn workers" in text and "Booting worker" in text
-    assert '"GET / HTTP/1.1" 200' in text  # the access log, on stdout
+    access = [json.loads(line) for line in text.splitlines() if line.startswith("{") and '"path"' in line]
+    assert any(a["method"] == "GET" and a["path"] == "/" and a["status"] == 200 and a.get("request_id")
+               for a in access), text  # the app's access log, once per request, on stdout
+    assert '"GET / HTTP/1.1"' not in text  # and not gunicorn's second line for the same request
 
 
 GRACE = 40  # seconds: gunicorn's graceful timeout (30) and a margin
