@@ -34,6 +34,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+BEIJING = dt.timezone(dt.timedelta(hours=8), "北京时间")  # China keeps +08:00 all year (no DST since 1991)
+
+
+def beijing_today() -> dt.date:
+    """Today in Beijing: the date users mean, whatever the server's or laptop's clock zone."""
+    return dt.datetime.now(BEIJING).date()
+
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """An aware UTC datetime on every engine (SQLite stores no zone and would hand back naive values)."""
 

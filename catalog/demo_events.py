@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 
 from catalog import matchmaking
 from catalog.access import Actor, Grant
+from catalog.db import beijing_today
 from catalog.events import Event
 from catalog.field import DemoPlot
 from catalog.field_rules import apply_plot
-from catalog.intents import beijing_today, covers_county, site_counties
+from catalog.intents import covers_county, site_counties
 from catalog.results import Result, ResultCode
 from catalog.sites import Site
 

@@ -15,13 +15,12 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from catalog.codelists import current_codes
-from catalog.db import Base, UTCDateTime, timestamp, utcnow, uuid_pk
+from catalog.db import Base, UTCDateTime, beijing_today, timestamp, utcnow, uuid_pk
 from catalog.errors import Conflict, FieldError, IllegalTransition, NotFound, ValidationFailed
 from catalog.events import Event, EventResult, EventSite
 from catalog.field import DemoPlot
@@ -29,7 +28,6 @@ from catalog.results import Result
 from catalog.sites import Site, site_divisions
 from gis.area import M2_PER_MU
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 STATES = ("registered", "contact", "agreement", "landed", "dropped")
 STATE_NAMES = {"registered": ("已登记", "Registered"), "contact": ("已联系", "In contact"),
                "agreement": ("已签约", "Agreement"), "landed": ("已落地", "Landed"), "dropped": ("已放弃", "Dropped")}
@@ -99,8 +97,6 @@ def allowed_steps(state: str) -> list[str]:
     return [NEXT[state], "dropped"]
 
 
-def beijing_today() -> dt.date:
-    return dt.datetime.now(BEIJING).date()
 
 
 def _err(field: str, code: str, zh: str, en: str, value: Any = None) -> FieldError:
@@ -257,6 +253,8 @@ def move_intent(session: Session, intent: Intent, data: Mapping[str, Any], actor
     """Record the next step of ``intent``: ``data`` has ``step`` and, by step, ``on``, ``note``, ``mode``,
     ``plot_id`` or ``area_mu``, ``reason``. Writes nothing unless every check passes."""
     step = str(data.get("step") or "")
+    # The state as stored now, the row locked until commit (PostgreSQL): two steps at once cannot both pass.
+    session.refresh(intent, with_for_update=True)
     allowed = allowed_steps(intent.state)
     if step not in allowed:
         raise IntentStepRefused(intent.state, step, allowed)

@@ -220,6 +220,8 @@ def publish(session: Session, actor: Actor, issue: ListIssue) -> ListIssue:
                                      f"{results[e.result_id].name}: {problem[2]}", value=e.result_id))
     if errors:
         raise ValidationFailed(errors)
+    # The list's row locked until commit (PostgreSQL), so two issues published at once take numbers in turn.
+    session.execute(select(ResultList.id).where(ResultList.id == issue.list_id).with_for_update())
     now = utcnow()
     year = now.astimezone(BEIJING).year
     last = session.scalar(select(func.max(ListIssue.number)).where(ListIssue.list_id == issue.list_id,
@@ -229,8 +231,9 @@ def publish(session: Session, actor: Actor, issue: ListIssue) -> ListIssue:
         result = results[e.result_id]
         if result.state == "reviewed":
             transition(session, result, "publish", actor.name, list_batch=batch)
-        else:  # on an earlier issue too: it now stands on the newest
+        else:  # on an earlier issue too: it now stands on the newest (a changed record: a new version)
             result.list_batch, result.updated_at, result.updated_by = batch, now, actor.name
+            result.version += 1
     # The entries' snapshots and the issue's state in one last flush: from then on the guard freezes them.
     for e in issue.entries:
         e.snapshot = snapshot(results[e.result_id])

@@ -80,7 +80,7 @@ def clean_need(session: Session, data: Mapping[str, Any], *, partial: bool = Fal
                                len(value)))
         else:
             out[field] = value if field in ("title", "problem") else (value or None)
-    if given("problem") and not partial and not out.get("problem") and "problem" not in [e.field for e in errors]:
+    if given("problem") and not out.get("problem") and "problem" not in [e.field for e in errors]:
         errors.append(_err("problem", "required", "请用自己的话描述遇到的问题",
                            "Describe the problem in your own words"))
     for field, list_id in CODE_FIELDS.items():

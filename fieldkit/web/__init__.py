@@ -21,13 +21,13 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, abort, request
 from flask_wtf.csrf import CSRFProtect
 
+from catalog.db import BEIJING
 from fieldkit import settings
 from fieldkit.enrol import TransportFactory
 from fieldkit.store import Store
 from fieldkit.web.syncjob import SyncJob
 from sync.transport import HttpTransport, Transport
 
-BEIJING = dt.timezone(dt.timedelta(hours=8), "北京时间")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")

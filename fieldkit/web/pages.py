@@ -7,7 +7,6 @@ and the reason next to each field: nothing typed in the field is lost.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import tempfile
@@ -22,6 +21,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
+from catalog.db import beijing_today
 from catalog.field import DEMO_TYPES, LEVELS, METHODS, SOURCE_CRS, DemoPlot, Photo, YieldMeasurement
 from catalog.yields import sample_points_required
 from fieldkit import codec, records, reference, settings
@@ -122,7 +122,7 @@ def plots() -> str:
 def _plot_form_context(plot: DemoPlot | None, values: Mapping[str, Any], errors: Mapping[str, list[str]]
                        ) -> dict[str, Any]:
     store, web = kit().store, kit().web
-    year = dt.date.today().year
+    year = beijing_today().year
     others = [p for p in store.records("plot") if isinstance(p, DemoPlot) and (plot is None or p.id != plot.id)]
     return {"plot": plot, "values": values, "errors": errors, "web": web,
             "crops": reference.choices(store, "crop"), "seasons": reference.seasons(store, range(year - 1, year + 2),
@@ -332,7 +332,7 @@ def yield_new(plot_id: str) -> str:
     plot = _plot_or_404(plot_id)
     crop = plot.crop if reference.standard_moisture(plot.crop) is not None else None
     values = {"method": _method(request.args.get("method")), "level": "county", "crop": crop,
-              "measured_on": dt.date.today().isoformat()}
+              "measured_on": beijing_today().isoformat()}
     return render_template("yield_form.html", **_yield_context(plot, values, [], {}, None))
 
 
@@ -383,7 +383,7 @@ def photo_add(plot_id: str) -> Page:
             with Image.open(path) as im:
                 kind = im.format
                 im.verify()
-        except (UnidentifiedImageError, OSError):
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
             kind = None
         if kind not in PHOTO_TYPES:
             return _photo_refused(plot, t("只接受 JPEG 或 PNG 照片", "Only JPEG or PNG photos"))

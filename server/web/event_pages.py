@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from catalog import matchmaking
 from catalog.access import can_read
+from catalog.db import beijing_today
 from catalog.divisions import Division
 from catalog.errors import CatalogError, FieldError, NotFound, ValidationFailed
 from catalog.event_access import can_organise, default_scope, intent_condition, sites_spoken_for, speaks_for
@@ -25,7 +26,6 @@ from catalog.field import DemoPlot
 from catalog.intents import (
     Intent,
     allowed_steps,
-    beijing_today,
     covers_county,
     intent_query,
     intent_steps,

@@ -48,9 +48,11 @@ def test_publish__numbered_in_the_year_results_published_and_entries_snapshotted
     from catalog.results import Result
     ra = session.get(Result, a)
     assert ra is not None and ra.state == "published" and ra.list_batch == f"{year}年第1期"
+    version = session.get(Result, b).version  # type: ignore[union-attr]
     second = published(session, MINISTRY, "national", [b])
     assert second.number == 2
-    assert session.get(Result, b).list_batch == f"{year}年第2期"  # type: ignore[union-attr]
+    rb = session.get(Result, b)
+    assert rb is not None and rb.list_batch == f"{year}年第2期" and rb.version == version + 1  # a changed record
     local = published(session, HENAN, "local-410000", [result(session, "豫南稻麦轮作", source="local",
                                                                 source_province="410000")])
     assert local.number == 1 and local.entries[0].snapshot["source"] == "local"

@@ -141,3 +141,6 @@ def test_update__partial_edit__version_checked__site_fixed(session: Session) -> 
     with pytest.raises(ValidationFailed) as exc:
         update_need(session, PARK, need.id, {"site_id": "NASTP001"})
     assert exc.value.errors[0].code == "read_only"
+    with pytest.raises(ValidationFailed) as exc:  # an edit cannot blank the problem a need is about
+        update_need(session, PARK, need.id, {"problem": "  "})
+    assert [(e.field, e.code) for e in exc.value.errors] == [("problem", "required")] and need.problem
