@@ -73,8 +73,11 @@ def test_lists__compose_publish_diff_export_and_print(page: Any, demo: Demo, ope
         page.click('.export a[data-export="xlsx"]')
     saved = tmp_path / "issue.xlsx"
     info.value.save_as(str(saved))
-    sheet = openpyxl.load_workbook(saved, read_only=True).worksheets[0]
-    header, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    book = openpyxl.load_workbook(saved, read_only=True)
+    try:
+        header, *rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        book.close()  # a read-only workbook holds its file open until closed
     assert [row[header.index("成果名称")] for row in rows] == shown
 
     follow(page, '.export a:has-text("打印版")')
