@@ -23,6 +23,7 @@ SOURCE_CRS = ("wgs84", "gcj02", "bd09", "cgcs2000")
 METHODS = ("harvest", "theoretical")            # 实收测产 / 理论测产
 LEVELS = ("county", "city", "province", "ministry")
 BASELINE_TYPES = ("control_plot", "check_variety", "county_average")  # 对照田 / 对照品种(CK) / 县平均
+REVIEW_STATES = ("pending", "approved", "rejected")  # 待审核 / 已审核（锁定）/ 退回
 
 
 class Synced:
@@ -82,6 +83,14 @@ class YieldMeasurement(Synced, Base):
     baseline_type: Mapped[str | None] = mapped_column(String(16))
     gain_pct: Mapped[float | None] = mapped_column(Float)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Approval: each level's measurement is its own record; ``verifies_id`` names the measurement of the level
+    # below on the same plot (a county self-test has none). Approved records are locked; a rejection carries
+    # its comment back to the agent's field kit.
+    verifies_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    review_state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    review_comment: Mapped[str | None] = mapped_column(Text)
 
 
 class Observation(Synced, Base):
