@@ -116,6 +116,7 @@ def serve(host: str, port: int, production: bool) -> None:
 
 # Each module registers its commands on ``main``; imported last because they import ``main`` from here.
 from server import (  # noqa: E402
+    cli_backup,  # noqa: F401
     cli_classify,  # noqa: F401
     cli_config,  # noqa: F401
     cli_field,  # noqa: F401
