@@ -36,7 +36,8 @@ AUDITED_TABLES: set[str] = {"result", "result_code", "result_region", "user_acco
                             "need",  # catalog.needs
                             "list_issue", "list_entry",  # catalog.lists
                             "event", "event_site", "event_result", "intent", "intent_step",  # catalog.events, intents
-                            "classify_rule", "classify_model", "classify_decision"}  # catalog.classify
+                            "classify_rule", "classify_model", "classify_decision",  # catalog.classify
+                            "season_plan", "extension_report", "national_target"}  # catalog.seasons, targets
 
 
 class AuditEntry(Base):

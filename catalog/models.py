@@ -16,8 +16,10 @@ from catalog import (  # noqa: F401
     result_index,
     results,
     search_index,
+    seasons,
     sites,
     sync_server,
+    targets,
 )
 from catalog.db import Base
 

@@ -9,6 +9,7 @@ from catalog.codelists import load_code_lists
 from catalog.divisions import load_boundaries, load_divisions
 from catalog.lists import load_lists
 from catalog.sites import load_sites
+from catalog.targets import load_targets
 
 
 def load_reference(session: Session) -> dict[str, int]:
@@ -19,4 +20,5 @@ def load_reference(session: Session) -> dict[str, int]:
     counts |= load_sites(session)
     counts["lists"] = load_lists(session)
     counts["classify_rules"] = load_shipped_rules(session)  # once: from then on the officers' table
+    counts["national_targets"] = load_targets(session)  # once: from then on the ministry officers' table
     return counts

@@ -1,0 +1,797 @@
+"""Coverage figures: how far the action has come, for any division (全国 → 省 → 市 → 县) or site, and one season.
+
+Every figure is an SQL aggregate grouped by county (and by the park a plot belongs to), then rolled up the division
+tree in Python: a county's figures add to its prefecture, province and the country. Nothing loads row by row, so a
+national view over a million yield measurements costs a few grouped queries (``bench/coverage_bench.py``).
+
+What each figure is (docs/guide.md has it in Chinese):
+
+- **results matched / landed** — distinct results with an intent (``catalog.intents``) of a site in scope that is
+  not dropped / that reached ``landed``; cumulative (a landed result stays landed). A site counts where it lies
+  (its ``place_code``: a county, or the prefecture of a park).
+- **demo plots and their area** — plots of the season, not deleted, not serving as another plot's control plot
+  (对照田); area in m², shown in 亩; split into variety demos and land-quality core demos.
+- **yield measurements** — all measurements of the season's plots, and the approved ones (``review_state ==
+  'approved'``). A plot's figure is its *highest approved* measurement (ministry > province > city > county; at
+  one level 实收 before 理论, then the latest): :func:`best_measurements`.
+- **area-weighted yield gain by crop** — Σ(plot area × gain %) / Σ(plot area) over plots whose best approved
+  measurement has a gain, per crop and baseline type (对照田 / CK / 县平均) — never mixed across baseline types
+  unless stated (the target's headline pools them, each type beside it).
+- **review levels** — how many plots' figures stand on each level (县级自测, 市级初测, 省级复测, 部级抽测).
+- **land quality** — land-quality demo plots of the season by land scenario: area, and the area-weighted grade
+  change (first evaluated grade − latest, GB/T 33469-2016, 1 best: positive means better) over plots with two or
+  more graded soil samples.
+- **events held** — matchmaking events that opened (state open or closed) and started by today, placed in the
+  scope (a national event, with no place, counts for the country only); for a site: events it took part in.
+- **needs open / met** — needs of sites in scope: open; matched (or closed with a result found).
+- **completeness** — the county plans (``catalog.seasons.SeasonPlan``): plots expected versus plots with an
+  approved measurement; *on time* when the plot's first approved measurement was measured by the plan's deadline,
+  *late* otherwise. Counties without a plan add approved plots but no expectation.
+- **extension / radiated area** — reported by counties (``catalog.seasons.ExtensionReport``), beside the walked
+  area, never added into it.
+
+Scoping: officers read the coverage of their own division (a province officer its province, and nothing above:
+404 outside); :func:`ensure_scope_readable`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Float, Index, and_, case, cast, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from catalog.access import OFFICER_ROLES, Actor
+from catalog.db import beijing_today
+from catalog.divisions import ROOT, Division
+from catalog.errors import NotFound
+from catalog.events import Event, EventSite
+from catalog.field import LEVELS, DemoPlot, SoilSample, YieldMeasurement
+from catalog.intents import Intent
+from catalog.needs import Need
+from catalog.seasons import ExtensionReport, SeasonPlan, parse_season
+from catalog.sites import Site, SiteDivision
+from gis.area import M2_PER_MU
+
+LEVEL_RANK = {level: i for i, level in enumerate(LEVELS)}  # county 0 < city 1 < province 2 < ministry 3
+LEVEL_NAMES = {"county": ("县级自测", "County self-test"), "city": ("市级初测", "City test"),
+               "province": ("省级复测", "Province re-test"), "ministry": ("部级抽测", "Ministry spot-check")}
+BASELINE_NAMES = {"control_plot": ("对照田", "Control plot"), "check_variety": ("对照品种(CK)", "Check variety"),
+                  "county_average": ("县平均", "County average")}
+GRADE_SCALE = "GB/T 33469-2016"
+SITE_KINDS_WITH_COUNTIES = ("innovation_county", "key_county")
+
+# Indexes the coverage queries need (created in migration 0008): a season's plots by county, a plot's measurements
+# by review state with what the figures read, soil samples by plot, control plots.
+Index("ix_demo_plot_season_county", DemoPlot.season, DemoPlot.county_code)
+Index("ix_demo_plot_control_plot_id", DemoPlot.control_plot_id)
+Index("ix_yield_measurement_plot_review", YieldMeasurement.plot_id, YieldMeasurement.review_state,
+      YieldMeasurement.level)
+Index("ix_intent_site_state", Intent.site_id, Intent.state)
+
+
+# --------------------------------------------------------------------------------------------------- figures
+
+
+@dataclass
+class YieldGain:
+    """Area-weighted yield and gain of one demo type's crop against one baseline type; ``baseline_type`` None:
+    pooled over the types; ``crop`` None too: over every crop of the demo type."""
+
+    demo_type: str                 # variety, land_quality
+    crop: str | None
+    baseline_type: str | None
+    plots: int = 0                 # plots whose best approved measurement has a gain against this baseline
+    area_m2: float = 0.0           # their area (the weights)
+    gain_pct: float | None = None  # Σ(area × gain) / Σ(area)
+    yield_kg_per_mu: float | None = None  # Σ(area × yield) / Σ(area)
+    _gain_area: float = field(default=0.0, repr=False)
+    _yield_area: float = field(default=0.0, repr=False)
+    _yield_weight: float = field(default=0.0, repr=False)
+
+    @property
+    def area_mu(self) -> float:
+        return self.area_m2 / M2_PER_MU
+
+    def add(self, plots: int, area: float, gain_area: float, yield_area: float, yield_weight: float) -> None:
+        self.plots += plots
+        self.area_m2 += area
+        self._gain_area += gain_area
+        self._yield_area += yield_area
+        self._yield_weight += yield_weight
+        self.gain_pct = self._gain_area / self.area_m2 if self.area_m2 else None
+        self.yield_kg_per_mu = self._yield_area / self._yield_weight if self._yield_weight else None
+
+
+@dataclass
+class LandFigure:
+    """Land-quality core demo plots of one land scenario (None: no scenario recorded)."""
+
+    land_scenario: str | None
+    plots: int = 0
+    area_m2: float = 0.0
+    graded_plots: int = 0            # plots with two or more graded soil samples
+    graded_area_m2: float = 0.0
+    grade_change: float | None = None  # area-weighted (first grade − latest grade); +1 = up one grade
+    _change_area: float = field(default=0.0, repr=False)
+
+    @property
+    def area_mu(self) -> float:
+        return self.area_m2 / M2_PER_MU
+
+    def add(self, plots: int, area: float, graded: int, graded_area: float, change_area: float) -> None:
+        self.plots += plots
+        self.area_m2 += area
+        self.graded_plots += graded
+        self.graded_area_m2 += graded_area
+        self._change_area += change_area
+        self.grade_change = self._change_area / self.graded_area_m2 if self.graded_area_m2 else None
+
+
+@dataclass
+class Completeness:
+    """Plots expected by the plans versus plots with an approved yield measurement."""
+
+    planned_counties: int = 0
+    expected: int = 0                 # Σ plots_expected of the plans in scope
+    expected_area_m2: float = 0.0
+    approved: int = 0                 # plots with an approved measurement in counties with a plan
+    on_time: int = 0                  # … whose first approved measurement was measured by the deadline
+    late: int = 0
+    deadline: dt.date | None = None   # the county's deadline (a county row); the latest one above
+
+    @property
+    def share(self) -> float | None:
+        """approved / expected (may pass 1 when a county does more than it planned); None without a plan."""
+        return self.approved / self.expected if self.expected else None
+
+    @property
+    def on_time_share(self) -> float | None:
+        return self.on_time / self.expected if self.expected else None
+
+
+@dataclass
+class CoverageRow:
+    """The figures of one division or site for one season."""
+
+    code: str                      # division code ("000000" for the country) or site id
+    name: str
+    level: str                     # country, province, prefecture, county, site
+    kind: str | None = None        # a site's kind (park, innovation_county, key_county)
+    province_code: str | None = None
+    results_matched: int = 0
+    results_landed: int = 0
+    plots: int = 0
+    plot_area_m2: float = 0.0
+    variety_plots: int = 0
+    variety_area_m2: float = 0.0
+    land_plots: int = 0
+    land_area_m2: float = 0.0
+    measurements: int = 0          # every measurement of the season's plots
+    approved_measurements: int = 0
+    measured_plots: int = 0        # plots with an approved measurement
+    review_levels: dict[str, int] = field(default_factory=dict)  # level → plots whose figure stands on it
+    gains: list[YieldGain] = field(default_factory=list)  # by crop and baseline type, then pooled (None)
+    land: list[LandFigure] = field(default_factory=list)
+    events_held: int = 0
+    needs_open: int = 0
+    needs_met: int = 0
+    completeness: Completeness = field(default_factory=Completeness)
+    extension_area_m2: float = 0.0  # reported 品种推广面积
+    radiated_area_m2: float = 0.0   # reported 耕地质量提升辐射面积
+
+    @property
+    def plot_area_mu(self) -> float:
+        return self.plot_area_m2 / M2_PER_MU
+
+    @property
+    def variety_area_mu(self) -> float:
+        return self.variety_area_m2 / M2_PER_MU
+
+    @property
+    def land_area_mu(self) -> float:
+        return self.land_area_m2 / M2_PER_MU
+
+    @property
+    def extension_area_mu(self) -> float:
+        return self.extension_area_m2 / M2_PER_MU
+
+    @property
+    def radiated_area_mu(self) -> float:
+        return self.radiated_area_m2 / M2_PER_MU
+
+    def gain(self, crop: str | None, baseline_type: str | None = None, demo_type: str = "variety"
+             ) -> YieldGain | None:
+        """The gain of ``crop`` (None: every crop) against ``baseline_type`` (None: pooled) on ``demo_type``
+        plots, if any plot has one."""
+        return next((g for g in self.gains if g.demo_type == demo_type and g.crop == crop
+                     and g.baseline_type == baseline_type), None)
+
+    def review_basis(self) -> str:
+        """Which review level the figures stand on, in Chinese: ``县级自测 12 块；省级复测 3 块``; ``无已审核测产``."""
+        parts = [f"{LEVEL_NAMES[lv][0]} {self.review_levels[lv]} 块" for lv in LEVELS if self.review_levels.get(lv)]
+        return "；".join(parts) or "无已审核测产"
+
+
+@dataclass
+class PlotRow:
+    """One plot of a county or site view (the last step of the drill-down)."""
+
+    id: str
+    name: str
+    county_code: str
+    site_id: str | None
+    crop: str
+    variety: str | None
+    demo_type: str
+    land_scenario: str | None
+    area_m2: float | None
+    flags: list[str]
+    level: str | None               # the level its figure stands on (None: no approved measurement)
+    method: str | None
+    yield_kg_per_mu: float | None
+    gain_pct: float | None
+    baseline_type: str | None
+    measured_on: dt.date | None
+
+
+@dataclass
+class Coverage:
+    """The coverage of one scope and season: its own row, its children's rows, its sites' rows, its plots."""
+
+    scope: CoverageRow
+    season: str
+    children: list[CoverageRow]    # provinces / prefectures / counties below a division; empty for a site
+    sites: list[CoverageRow]       # the sites in the scope (for a site: itself)
+    plots: list[PlotRow]           # for a county or a site only (empty above)
+    computed_at: dt.datetime
+
+
+# --------------------------------------------------------------------------------------------------- scope
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a scope code names: a division (the country is ``000000``) or a site."""
+
+    kind: str                  # division, site
+    code: str
+    name: str
+    level: str                 # country, province, prefecture, county, site
+    prefix: str                # leading digits the division fixes ("" for the country)
+    site: Site | None = None
+
+
+def _prefix(division: Division) -> str:
+    return {"province": division.code[:2], "prefecture": division.code[:4]}.get(division.level, division.code)
+
+
+def resolve_scope(session: Session, scope: str | None) -> Scope:
+    """A division code (``000000`` or None: the country) or a site id → :class:`Scope`; 404 when unknown."""
+    code = (scope or ROOT).strip()
+    if code == ROOT:
+        return Scope("division", ROOT, "全国", "country", "")
+    division = session.get(Division, code)
+    if division is not None:
+        return Scope("division", code, division.name, division.level, _prefix(division))
+    site = session.get(Site, code)
+    if site is not None:
+        return Scope("site", code, site.name, "site", "", site)
+    raise NotFound(en=f"No division or site '{code}'", zh=f"区划或站点“{code}”不存在", scope=code)
+
+
+def scope_division(session: Session, scope: Scope) -> str:
+    """The division a scope is checked against: the division itself, a site's place (or province)."""
+    if scope.site is not None:
+        return scope.site.place_code or scope.site.province_code or ROOT
+    return scope.code
+
+
+def can_read_scope(actor: Actor, division_code: str) -> bool:
+    """Officers read the coverage of their division and what lies below (the ministry: everything)."""
+    if actor.system or actor.has("ministry_officer"):
+        return True
+    if division_code == ROOT:
+        return False
+    return actor.covers_division(division_code, OFFICER_ROLES) and _covers_whole(actor, division_code)
+
+
+def _covers_whole(actor: Actor, code: str) -> bool:
+    # A county officer of 410122 covers "410122" but not the province 410000 (which it shares two digits with).
+    widths = {"province_officer": 2, "city_officer": 4, "county_officer": 6}
+    level_width = 2 if code.endswith("0000") else 4 if code.endswith("00") else 6
+    return any(g.role in widths and g.scope and widths[g.role] <= level_width
+               and code[:widths[g.role]] == g.scope[:widths[g.role]] for g in actor.grants)
+
+
+def ensure_scope_readable(session: Session, actor: Actor, scope: str | None) -> Scope:
+    """Resolve ``scope`` for ``actor``: 404 when it does not exist or lies outside their scope."""
+    resolved = resolve_scope(session, scope)
+    if not can_read_scope(actor, scope_division(session, resolved)):
+        raise NotFound(en=f"No division or site '{resolved.code}' in your scope",
+                       zh=f"您的辖区内没有区划或站点“{resolved.code}”", scope=resolved.code)
+    return resolved
+
+
+# --------------------------------------------------------------------------------------------------- queries
+
+
+def _level_rank() -> Any:
+    return case(*((YieldMeasurement.level == lv, rank) for lv, rank in LEVEL_RANK.items()), else_=-1)
+
+
+def _plot_filter(season: str, prefix: str, site_id: str | None = None, county_codes: list[str] | None = None
+                 ) -> list[Any]:
+    clauses: list[Any] = [DemoPlot.season == season, DemoPlot.deleted.is_(False), ~_is_control()]
+    if prefix:
+        clauses.append(DemoPlot.county_code.startswith(prefix) if len(prefix) < 6 else DemoPlot.county_code == prefix)
+    if site_id is not None:
+        if county_codes:
+            clauses.append(or_(DemoPlot.site_id == site_id, DemoPlot.county_code.in_(county_codes)))
+        else:
+            clauses.append(DemoPlot.site_id == site_id)
+    return clauses
+
+
+def _is_control() -> Any:
+    control = DemoPlot.__table__.alias("control_of")
+    return DemoPlot.id.in_(select(control.c.control_plot_id).where(control.c.control_plot_id.is_not(None),
+                                                                   control.c.deleted.is_(False)))
+
+
+def best_measurements(season: str, prefix: str = "", site_id: str | None = None,
+                      county_codes: list[str] | None = None) -> Any:
+    """A subquery: one row per plot of the season in scope with an approved measurement — its highest-level
+    approved measurement (ministry > province > city > county; 实收 before 理论 at one level; then the latest)
+    and the day of its first approved measurement (``first_on``, for completeness)."""
+    ranked = (
+        select(
+            YieldMeasurement.plot_id.label("plot_id"),
+            YieldMeasurement.level.label("level"),
+            YieldMeasurement.method.label("method"),
+            YieldMeasurement.yield_kg_per_mu.label("yield_kg_per_mu"),
+            YieldMeasurement.gain_pct.label("gain_pct"),
+            YieldMeasurement.baseline_type.label("baseline_type"),
+            YieldMeasurement.measured_on.label("measured_on"),
+            func.min(YieldMeasurement.measured_on).over(partition_by=YieldMeasurement.plot_id).label("first_on"),
+            func.row_number().over(
+                partition_by=YieldMeasurement.plot_id,
+                order_by=(_level_rank().desc(), (YieldMeasurement.method == "harvest").desc(),
+                          YieldMeasurement.measured_on.desc(), YieldMeasurement.id)).label("rn"),
+        )
+        .join(DemoPlot, DemoPlot.id == YieldMeasurement.plot_id)
+        .where(YieldMeasurement.review_state == "approved", YieldMeasurement.deleted.is_(False),
+               *_plot_filter(season, prefix, site_id, county_codes))
+        .subquery("ranked")
+    )
+    return select(*(c for c in ranked.c if c.key != "rn")).where(ranked.c.rn == 1).subquery("best")
+
+
+@dataclass
+class _Acc:
+    """Additive figures of one unit (a county, a park's plots, a site place), rolled up by adding."""
+
+    plots: int = 0
+    area: float = 0.0
+    variety_plots: int = 0
+    variety_area: float = 0.0
+    land_plots: int = 0
+    land_area: float = 0.0
+    measurements: int = 0
+    approved_measurements: int = 0
+    measured_plots: int = 0
+    levels: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    gains: dict[tuple[str, str, str | None], list[float]] = field(default_factory=dict)
+    land: dict[str | None, list[float]] = field(default_factory=dict)
+    planned: int = 0
+    expected: int = 0
+    expected_area: float = 0.0
+    approved_planned: int = 0
+    on_time: int = 0
+    late: int = 0
+    deadline: dt.date | None = None
+    extension: float = 0.0
+    radiated: float = 0.0
+    needs_open: int = 0
+    needs_met: int = 0
+    matched: set[str] = field(default_factory=set)
+    landed: set[str] = field(default_factory=set)
+    events: set[str] = field(default_factory=set)
+
+    def merge(self, other: _Acc, sets: bool = True) -> None:
+        for name in ("plots", "area", "variety_plots", "variety_area", "land_plots", "land_area", "measurements",
+                     "approved_measurements", "measured_plots", "planned", "expected", "expected_area",
+                     "approved_planned", "on_time", "late", "extension", "radiated", "needs_open", "needs_met"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for lv, n in other.levels.items():
+            self.levels[lv] += n
+        for key, values in other.gains.items():
+            mine = self.gains.setdefault(key, [0.0] * 5)
+            for i, v in enumerate(values):
+                mine[i] += v
+        for scen, values in other.land.items():
+            mine = self.land.setdefault(scen, [0.0] * 5)
+            for i, v in enumerate(values):
+                mine[i] += v
+        if other.deadline is not None and (self.deadline is None or other.deadline > self.deadline):
+            self.deadline = other.deadline
+        if sets:
+            self.matched |= other.matched
+            self.landed |= other.landed
+            self.events |= other.events
+
+
+def _unit_key(county: str, site_id: str | None) -> tuple[str, str | None]:
+    return county, site_id
+
+
+def _field_figures(session: Session, season: str, prefix: str, site_id: str | None = None,
+                   county_codes: list[str] | None = None) -> dict[tuple[str, str | None], _Acc]:
+    """Plot, measurement, gain, land and completeness figures grouped by (county, park of the plot), for plots
+    under ``prefix`` (all: "") or of one site (``site_id``: the plots naming it, or in its ``county_codes``)."""
+    out: dict[tuple[str, str | None], _Acc] = defaultdict(_Acc)
+    where = _plot_filter(season, prefix, site_id, county_codes)
+
+    # plots and area
+    for county, site_id, demo_type, n, total in session.execute(
+            select(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.demo_type, func.count(),
+                   func.coalesce(func.sum(DemoPlot.area_m2), 0.0))
+            .where(*where).group_by(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.demo_type)):
+        acc = out[_unit_key(county, site_id)]
+        acc.plots += int(n)
+        acc.area += float(total or 0.0)
+        if demo_type == "land_quality":
+            acc.land_plots += int(n)
+            acc.land_area += float(total or 0.0)
+        else:
+            acc.variety_plots += int(n)
+            acc.variety_area += float(total or 0.0)
+
+    # every measurement of the season's plots, and the approved ones
+    approved = case((YieldMeasurement.review_state == "approved", 1), else_=0)
+    for county, site_id, n, n_approved in session.execute(
+            select(DemoPlot.county_code, DemoPlot.site_id, func.count(), func.coalesce(func.sum(approved), 0))
+            .join(DemoPlot, DemoPlot.id == YieldMeasurement.plot_id)
+            .where(YieldMeasurement.deleted.is_(False), *where)
+            .group_by(DemoPlot.county_code, DemoPlot.site_id)):
+        acc = out[_unit_key(county, site_id)]
+        acc.measurements += int(n)
+        acc.approved_measurements += int(n_approved)
+
+    # each plot's best approved measurement: levels, gains by crop and baseline, completeness against the plan
+    best = best_measurements(season, prefix, site_id, county_codes)
+    area = func.coalesce(DemoPlot.area_m2, 0.0)
+    with_gain = best.c.gain_pct.is_not(None)
+    with_yield = best.c.yield_kg_per_mu.is_not(None)
+    on_time = case((and_(SeasonPlan.deadline.is_not(None), best.c.first_on <= SeasonPlan.deadline), 1), else_=0)
+    late = case((and_(SeasonPlan.deadline.is_not(None), or_(best.c.first_on.is_(None),
+                                                             best.c.first_on > SeasonPlan.deadline)), 1), else_=0)
+    planned = case((SeasonPlan.id.is_not(None), 1), else_=0)
+    rows = session.execute(
+        select(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.demo_type, DemoPlot.crop, best.c.baseline_type,
+               best.c.level, func.count(),
+               func.coalesce(func.sum(case((with_gain, 1), else_=0)), 0),
+               func.coalesce(func.sum(case((with_gain, area), else_=0.0)), 0.0),
+               func.coalesce(func.sum(case((with_gain, area * best.c.gain_pct), else_=0.0)), 0.0),
+               func.coalesce(func.sum(case((with_yield, area * best.c.yield_kg_per_mu), else_=0.0)), 0.0),
+               func.coalesce(func.sum(case((with_yield, area), else_=0.0)), 0.0),
+               func.coalesce(func.sum(planned), 0), func.coalesce(func.sum(on_time), 0),
+               func.coalesce(func.sum(late), 0))
+        .select_from(best)
+        .join(DemoPlot, DemoPlot.id == best.c.plot_id)
+        .outerjoin(SeasonPlan, and_(SeasonPlan.county_code == DemoPlot.county_code, SeasonPlan.season == season))
+        .group_by(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.demo_type, DemoPlot.crop,
+                  best.c.baseline_type, best.c.level))
+    for county, site_id, demo_type, crop, baseline, level, n, n_gain, gain_w, gain_area, yield_area, yield_w, \
+            n_planned, n_on_time, n_late in rows:
+        acc = out[_unit_key(county, site_id)]
+        acc.measured_plots += int(n)
+        acc.levels[level] += int(n)
+        acc.approved_planned += int(n_planned)
+        acc.on_time += int(n_on_time)
+        acc.late += int(n_late)
+        values = acc.gains.setdefault((demo_type, crop, baseline), [0.0] * 5)
+        for i, v in enumerate((n_gain, gain_w, gain_area, yield_area, yield_w)):
+            values[i] += float(v)
+
+    # land quality: plots by scenario, grade change from their soil samples
+    graded = (select(SoilSample.plot_id.label("plot_id"), SoilSample.grade.label("grade"),
+                     func.row_number().over(partition_by=SoilSample.plot_id,
+                                            order_by=(SoilSample.sampled_on, SoilSample.id)).label("first_rn"),
+                     func.row_number().over(partition_by=SoilSample.plot_id,
+                                            order_by=(SoilSample.sampled_on.desc(), SoilSample.id.desc()))
+                     .label("last_rn"))
+              .join(DemoPlot, DemoPlot.id == SoilSample.plot_id)
+              .where(SoilSample.deleted.is_(False), SoilSample.grade.is_not(None),
+                     SoilSample.grade_scale == GRADE_SCALE, DemoPlot.demo_type == "land_quality", *where)
+              .subquery("graded"))
+    per_plot = (select(graded.c.plot_id,
+                       func.max(case((graded.c.first_rn == 1, graded.c.grade))).label("first_grade"),
+                       func.max(case((graded.c.last_rn == 1, graded.c.grade))).label("last_grade"),
+                       func.count().label("samples"))
+                .group_by(graded.c.plot_id).subquery("per_plot"))
+    is_graded = func.coalesce(per_plot.c.samples, 0) >= 2
+    change = cast(per_plot.c.first_grade - per_plot.c.last_grade, Float)
+    for county, site_id, scenario, n, land_area, n_graded, graded_area, change_area in session.execute(
+            select(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.land_scenario, func.count(),
+                   func.coalesce(func.sum(area), 0.0),
+                   func.coalesce(func.sum(case((is_graded, 1), else_=0)), 0),
+                   func.coalesce(func.sum(case((is_graded, area), else_=0.0)), 0.0),
+                   func.coalesce(func.sum(case((is_graded, area * change), else_=0.0)), 0.0))
+            .outerjoin(per_plot, per_plot.c.plot_id == DemoPlot.id)
+            .where(DemoPlot.demo_type == "land_quality", *where)
+            .group_by(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.land_scenario)):
+        values = out[_unit_key(county, site_id)].land.setdefault(scenario, [0.0] * 5)
+        for i, v in enumerate((n, land_area, n_graded, graded_area, change_area)):
+            values[i] += float(v)
+
+    # plans and reported areas (by county)
+    plan_q = select(SeasonPlan.county_code, SeasonPlan.plots_expected, SeasonPlan.area_expected_m2,
+                    SeasonPlan.deadline).where(SeasonPlan.season == season)
+    ext_q = (select(ExtensionReport.county_code, ExtensionReport.kind, func.sum(ExtensionReport.area_m2))
+             .where(ExtensionReport.season == season)
+             .group_by(ExtensionReport.county_code, ExtensionReport.kind))
+    if site_id is not None:  # a site's plans are those of its counties (a park has none)
+        plan_q = plan_q.where(SeasonPlan.county_code.in_(county_codes or []))
+        ext_q = ext_q.where(ExtensionReport.county_code.in_(county_codes or []))
+    elif prefix:
+        plan_q = plan_q.where(SeasonPlan.county_code.startswith(prefix))
+        ext_q = ext_q.where(ExtensionReport.county_code.startswith(prefix))
+    for county, expected, expected_area, deadline in session.execute(plan_q):
+        acc = out[_unit_key(county, None)]
+        acc.planned += 1
+        acc.expected += int(expected)
+        acc.expected_area += float(expected_area or 0.0)
+        acc.deadline = deadline
+    for county, kind, total in session.execute(ext_q):
+        acc = out[_unit_key(county, None)]
+        if kind == "land_radiated":
+            acc.radiated += float(total or 0.0)
+        else:
+            acc.extension += float(total or 0.0)
+    return out
+
+
+def _site_place(site: Any) -> str:
+    return site.place_code or site.province_code or ROOT
+
+
+def _site_figures(session: Session, prefix: str, today: dt.date, site_ids: list[str] | None = None
+                  ) -> dict[str, _Acc]:
+    """Intents, needs and events by site (cumulative), for sites placed in scope."""
+    out: dict[str, _Acc] = defaultdict(_Acc)
+    site_where: list[Any] = []
+    if prefix:
+        site_where.append(or_(Site.place_code.startswith(prefix),
+                              and_(Site.place_code.is_(None), Site.province_code.startswith(prefix))))
+    if site_ids is not None:
+        site_where.append(Site.id.in_(site_ids))
+    for site_id, result_id, landed in session.execute(
+            select(Intent.site_id, Intent.result_id,
+                   func.max(case((Intent.state == "landed", 1), else_=0)))
+            .join(Site, Site.id == Intent.site_id)
+            .where(Intent.state != "dropped", *site_where)
+            .group_by(Intent.site_id, Intent.result_id)):
+        acc = out[site_id]
+        acc.matched.add(result_id)
+        if landed:
+            acc.landed.add(result_id)
+    met = or_(Need.state == "matched", and_(Need.state == "closed", Need.matched_result_id.is_not(None)))
+    for site_id, n_open, n_met in session.execute(
+            select(Need.site_id, func.coalesce(func.sum(case((Need.state == "open", 1), else_=0)), 0),
+                   func.coalesce(func.sum(case((met, 1), else_=0)), 0))
+            .join(Site, Site.id == Need.site_id).where(*site_where).group_by(Need.site_id)):
+        out[site_id].needs_open += int(n_open)
+        out[site_id].needs_met += int(n_met)
+    for site_id, event_id in session.execute(
+            select(EventSite.site_id, EventSite.event_id)
+            .join(Event, Event.id == EventSite.event_id).join(Site, Site.id == EventSite.site_id)
+            .where(Event.state.in_(("open", "closed")), Event.starts_on <= today, *site_where)):
+        out[site_id].events.add(event_id)
+    return out
+
+
+def _event_places(session: Session, prefix: str, today: dt.date) -> list[tuple[str, str]]:
+    """(event id, the division it is placed in) of events held in scope; national events are placed at ROOT."""
+    place = func.coalesce(Event.place_code, Event.province_code, literal(ROOT))
+    q = select(Event.id, place).where(Event.state.in_(("open", "closed")), Event.starts_on <= today)
+    if prefix:
+        q = q.where(place.startswith(prefix))
+    return [(str(i), str(p)) for i, p in session.execute(q)]
+
+
+# --------------------------------------------------------------------------------------------------- roll-up
+
+
+@dataclass
+class _Tree:
+    parent: dict[str, str | None]
+    name: dict[str, str]
+    level: dict[str, str]
+    retired: set[str]
+
+    def chain(self, code: str) -> list[str]:
+        """``code`` and every division above it, up to and including ROOT."""
+        out, seen = [], set()
+        current: str | None = code
+        while current is not None and current not in seen and current != ROOT:
+            out.append(current)
+            seen.add(current)
+            current = self.parent.get(current)
+        out.append(ROOT)
+        return out
+
+
+def _tree(session: Session, prefix: str) -> _Tree:
+    q = select(Division.code, Division.parent_code, Division.name, Division.level, Division.valid_to)
+    if prefix:
+        q = q.where(Division.code.startswith(prefix[:2]))
+    parent: dict[str, str | None] = {}
+    name, level, retired = {ROOT: "全国"}, {ROOT: "country"}, set()
+    for code, parent_code, nm, lv, valid_to in session.execute(q):
+        parent[code] = parent_code if parent_code else (ROOT if lv == "province" else None)
+        name[code] = nm
+        level[code] = lv
+        if valid_to is not None:
+            retired.add(code)
+    return _Tree(parent, name, level, retired)
+
+
+def _row(code: str, name: str, level: str, acc: _Acc, **extra: Any) -> CoverageRow:
+    gains: list[YieldGain] = []
+    pooled: dict[tuple[str, str | None], YieldGain] = {}
+    for (demo_type, crop, baseline), (n, gain_w, gain_area, yield_area, yield_w) in sorted(
+            acc.gains.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")):
+        if not (n or yield_w):
+            continue
+        if baseline is not None and n:
+            g = YieldGain(demo_type, crop, baseline)
+            g.add(int(n), gain_w, gain_area, yield_area, yield_w)
+            gains.append(g)
+        for key in ((demo_type, crop), (demo_type, None)):
+            p = pooled.setdefault(key, YieldGain(key[0], key[1], None))
+            p.add(int(n), gain_w, gain_area, yield_area, yield_w)
+    gains.extend(pooled[k] for k in sorted(pooled, key=lambda k: (k[0], k[1] is None, k[1] or "")))
+    land = []
+    for scen in sorted(acc.land, key=lambda s: s or "~"):
+        n, area, n_graded, graded_area, change_area = acc.land[scen]
+        lf = LandFigure(scen)
+        lf.add(int(n), area, int(n_graded), graded_area, change_area)
+        land.append(lf)
+    completeness = Completeness(acc.planned, acc.expected, acc.expected_area, acc.approved_planned, acc.on_time,
+                                acc.late, acc.deadline)
+    return CoverageRow(
+        code=code, name=name, level=level, results_matched=len(acc.matched), results_landed=len(acc.landed),
+        plots=acc.plots, plot_area_m2=acc.area, variety_plots=acc.variety_plots, variety_area_m2=acc.variety_area,
+        land_plots=acc.land_plots, land_area_m2=acc.land_area, measurements=acc.measurements,
+        approved_measurements=acc.approved_measurements, measured_plots=acc.measured_plots,
+        review_levels={lv: acc.levels[lv] for lv in LEVELS if acc.levels.get(lv)}, gains=gains, land=land,
+        events_held=len(acc.events), needs_open=acc.needs_open, needs_met=acc.needs_met, completeness=completeness,
+        extension_area_m2=acc.extension, radiated_area_m2=acc.radiated, **extra)
+
+
+def _check_season(season: str) -> str:
+    return parse_season(season).key
+
+
+# --------------------------------------------------------------------------------------------------- public
+
+
+def coverage(session: Session, scope: str | None, season: str, *, today: dt.date | None = None,
+             with_sites: bool = True, with_plots: bool = True) -> Coverage:
+    """The coverage of ``scope`` (a division code, ``000000``/None for the country, or a site id) for ``season``
+    (``"2026-autumn_grain"``): the scope's own row, its direct children (provinces of the country, prefectures of
+    a province, counties of a prefecture), the sites placed in it and, for a county or a site, its plots.
+
+    Call :func:`ensure_scope_readable` first for an actor. ``today`` (Beijing) decides which events were held.
+    Raises :class:`ValidationFailed` for a season that does not read, :class:`NotFound` for an unknown scope.
+    """
+    season = _check_season(season)
+    today = today or beijing_today()
+    resolved = resolve_scope(session, scope)
+    if resolved.site is not None:
+        return _site_coverage(session, resolved.site, season, today)
+    prefix = resolved.prefix
+    tree = _tree(session, prefix)
+    units = _field_figures(session, season, prefix)
+    site_accs = _site_figures(session, prefix, today)
+    sites = list(session.execute(
+        select(Site.id, Site.name, Site.kind, Site.province_code, Site.place_code)
+        .where(Site.active.is_(True),
+               *((or_(Site.place_code.startswith(prefix),
+                      and_(Site.place_code.is_(None), Site.province_code.startswith(prefix))),) if prefix else ()))
+        .order_by(Site.id)))
+
+    rolled: dict[str, _Acc] = defaultdict(_Acc)
+    for (county, _site_id), acc in units.items():
+        for code in tree.chain(county):
+            rolled[code].merge(acc)
+    by_id = {s.id: s for s in sites}
+    for site_id, acc in site_accs.items():
+        site = by_id.get(site_id)
+        if site is None:
+            continue
+        for code in tree.chain(_site_place(site)):
+            rolled[code].merge(acc)
+    for event_id, place in _event_places(session, prefix, today):
+        for code in tree.chain(place):
+            rolled[code].events.add(event_id)
+
+    own = rolled.get(resolved.code, _Acc())
+    scope_row = _row(resolved.code, resolved.name, resolved.level, own,
+                     province_code=None if resolved.code == ROOT else resolved.code[:2] + "0000")
+    child_codes = sorted(c for c, p in tree.parent.items() if p == resolved.code and c in tree.level
+                         and (resolved.code != ROOT or tree.level[c] == "province"))
+    children = [_row(c, tree.name[c], tree.level[c], rolled.get(c, _Acc()), province_code=c[:2] + "0000")
+                for c in child_codes if c not in tree.retired]
+
+    site_rows: list[CoverageRow] = []
+    if with_sites:
+        site_counties = _site_counties(session, [s.id for s in sites])
+        by_county: dict[str, list[_Acc]] = defaultdict(list)
+        by_site: dict[str, list[_Acc]] = defaultdict(list)
+        for (county, plot_site), unit in units.items():
+            by_county[county].append(unit)
+            if plot_site is not None:
+                by_site[plot_site].append(unit)
+        for s in sites:
+            acc = _Acc()
+            acc.merge(site_accs.get(s.id, _Acc()))
+            _add_site_field(acc, s.id, s.kind, site_counties.get(s.id, []), by_county, by_site)
+            site_rows.append(_row(s.id, s.name, "site", acc, kind=s.kind, province_code=s.province_code))
+    plots = _plot_rows(session, season, prefix) if with_plots and resolved.level == "county" else []
+    return Coverage(scope_row, season, children, site_rows, plots, dt.datetime.now(dt.UTC))
+
+
+def _site_counties(session: Session, site_ids: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    if not site_ids:
+        return out
+    for site_id, code in session.execute(select(SiteDivision.site_id, SiteDivision.division_code)
+                                         .where(SiteDivision.site_id.in_(site_ids))):
+        out[site_id].append(code)
+    return out
+
+
+def _add_site_field(acc: _Acc, site_id: str, kind: str, counties: list[str],
+                    by_county: dict[str, list[_Acc]], by_site: dict[str, list[_Acc]]) -> None:
+    """A county site's field figures are its counties'; a park's are the plots that name it."""
+    units = [u for c in counties for u in by_county.get(c, [])] if kind in SITE_KINDS_WITH_COUNTIES \
+        else by_site.get(site_id, [])
+    for unit in units:
+        acc.merge(unit, sets=False)
+
+
+def _site_coverage(session: Session, site: Site, season: str, today: dt.date) -> Coverage:
+    counties = site_divisions(session, site.id) if site.kind in SITE_KINDS_WITH_COUNTIES else []
+    acc = _Acc()
+    acc.merge(_site_figures(session, "", today, [site.id]).get(site.id, _Acc()))
+    for (county, plot_site), unit in _field_figures(session, season, "", site.id, counties).items():
+        if county in counties or plot_site == site.id:
+            acc.merge(unit, sets=False)
+    row = _row(site.id, site.name, "site", acc, kind=site.kind, province_code=site.province_code)
+    plots = _plot_rows(session, season, "", site.id, counties)
+    return Coverage(row, season, [], [row], plots, dt.datetime.now(dt.UTC))
+
+
+def site_divisions(session: Session, site_id: str) -> list[str]:
+    from catalog.sites import site_divisions as _divisions
+
+    return _divisions(session, site_id)
+
+
+def _plot_rows(session: Session, season: str, prefix: str, site_id: str | None = None,
+               county_codes: list[str] | None = None) -> list[PlotRow]:
+    best = best_measurements(season, prefix, site_id, county_codes)
+    rows = session.execute(
+        select(DemoPlot.id, DemoPlot.name, DemoPlot.county_code, DemoPlot.site_id, DemoPlot.crop, DemoPlot.variety,
+               DemoPlot.demo_type, DemoPlot.land_scenario, DemoPlot.area_m2, DemoPlot.flags, best.c.level,
+               best.c.method, best.c.yield_kg_per_mu, best.c.gain_pct, best.c.baseline_type, best.c.measured_on)
+        .outerjoin(best, best.c.plot_id == DemoPlot.id)
+        .where(*_plot_filter(season, prefix, site_id, county_codes))
+        .order_by(DemoPlot.county_code, DemoPlot.name, DemoPlot.id))
+    return [PlotRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], sorted((r[9] or {}).keys()),
+                    *r[10:]) for r in rows]
