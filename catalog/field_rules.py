@@ -31,7 +31,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 import gis
-from catalog import field_access, photos, yields
+from catalog import field_access, photos, review, yields
 from catalog.access import Actor
 from catalog.audit import act_as, current_actor
 from catalog.codelists import current_codes
@@ -64,6 +64,8 @@ R = TypeVar("R", bound=Synced)
 # What the server computes or keeps: never taken from the sender.
 SERVER_FIELDS = frozenset({"id", "version", "field_versions", "deleted", "created_at", "updated_at", "created_by",
                            "updated_by", "area_m2", "flags", "standard_moisture", "yield_kg_per_mu", "gain_pct"})
+# The review of a yield measurement is decided on the server (catalog.review), never taken from the sender.
+SERVER_FIELDS |= {"review_state", "reviewed_by", "reviewed_at", "review_comment"}
 GRADE_SCALES = {"GB/T 33469-2016": (1, 10)}  # 耕地质量等级: 1 best (DOMAIN.md); the only scale field grades use
 DEFAULT_GRADE_SCALE = "GB/T 33469-2016"
 PHOTO_MIMES = ("image/jpeg", "image/png", "image/webp", "image/heic")
@@ -416,10 +418,11 @@ def plot_flags(session: Session, plot_id: str, boundary: BaseGeometry | None, co
 
 
 def apply_plot(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None,
-               settings: FieldSettings = DEFAULT_SETTINGS) -> Applied[DemoPlot]:
+               settings: FieldSettings = DEFAULT_SETTINGS, new: bool = False) -> Applied[DemoPlot]:
     """Create the plot ``record_id`` (a new id when None) or edit it with the given fields; raises
-    ValidationFailed, NotFound (unreadable), Forbidden (readable, not writable) or Conflict (deleted)."""
-    current = _existing(session, actor, DemoPlot, "plot", record_id)
+    ValidationFailed, NotFound (unreadable), Forbidden (readable, not writable) or Conflict (deleted).
+    ``new``: the caller has just looked and no record ``record_id`` exists (the lookup is skipped)."""
+    current = _existing(session, actor, DemoPlot, "plot", record_id, new)
     clean, errors = clean_plot(session, {**data, "id": record_id} if record_id else data, current is not None,
                                current=current, settings=settings)
     if errors:
@@ -459,9 +462,10 @@ def _flag_warnings(flags: Mapping[str, Any], repairs: list[str]) -> list[FieldEr
 # -------------------------------------------------------------------------------------------- shared writes
 
 
-def _existing(session: Session, actor: Actor, model: type[R], kind: str, record_id: str | None) -> R | None:
-    if record_id is None:
-        return None
+def _existing(session: Session, actor: Actor, model: type[R], kind: str, record_id: str | None,
+              new: bool = False) -> R | None:
+    if record_id is None or new:
+        return None  # a record the caller knows is absent (inserting it anyway fails on its primary key)
     record = session.get(model, record_id)
     if record is None:
         return None
@@ -517,6 +521,7 @@ def delete_record(session: Session, actor: Actor, kind: str, record_id: str) -> 
     field_access.ensure_writable(actor, getattr(record, "county_code", None), kind, record_id)
     if record.deleted:
         return Applied(record, False, [])
+    review.ensure_deletable(session, kind, record)  # approved measurements and their plots are locked
     return _write(session, actor, record, {"deleted": True}, False)
 
 
@@ -543,8 +548,8 @@ def _plot_for_child(session: Session, actor: Actor, c: _Checker, current: Any) -
 
 def _apply_child(session: Session, actor: Actor, model: type[R], kind: str, data: Mapping[str, Any],
                  record_id: str | None, clean: Callable[..., tuple[dict[str, Any], list[FieldError]]],
-                 **options: Any) -> Applied[R]:
-    current = _existing(session, actor, model, kind, record_id)
+                 new: bool = False, **options: Any) -> Applied[R]:
+    current = _existing(session, actor, model, kind, record_id, new)
     partial = current is not None
     checker = _Checker(data, partial, None)
     plot = _plot_for_child(session, actor, checker, current)
@@ -553,6 +558,11 @@ def _apply_child(session: Session, actor: Actor, model: type[R], kind: str, data
     if errors:
         raise ValidationFailed(errors)
     assert plot is not None  # no errors: the plot was found
+    if current is not None:
+        review.ensure_unlocked(current, values)  # an approved measurement is locked on every path
+        if getattr(current, "review_state", None) == "rejected" and any(
+                not _same(getattr(current, k), v) for k, v in values.items()):
+            values["review_state"] = "pending"  # the agent's edit of a rejected measurement: reviewed again
     if current is None:
         field_access.ensure_can_create(actor, plot.county_code, kind)
         values |= {"plot_id": plot.id, "county_code": plot.county_code}
@@ -563,7 +573,7 @@ def _apply_child(session: Session, actor: Actor, model: type[R], kind: str, data
 # -------------------------------------------------------------------------------------------------- yields
 
 YIELD_FIELDS = {"plot_id", "method", "level", "measured_on", "crop", "panel", "samples", "baseline_kg_per_mu",
-                "baseline_type", "notes"}
+                "baseline_type", "notes", "verifies_id"}
 HARVEST_KEYS = {"area_mu", "area_m2", "fresh_kg", "moisture", "impurity", "shelling_rate", "point"}
 THEORETICAL_KEYS = {"ears_per_mu", "grains_per_ear", "thousand_grain_g", "seed_setting", "point"}
 _RICE = ("rice", "rice_indica", "rice_japonica")
@@ -697,6 +707,14 @@ def clean_yield(session: Session, data: Mapping[str, Any], partial: bool = False
         c.out["samples"] = reader(c, samples, crop)
     if c.errors:
         return c.out, c.errors
+    if plot is not None and (current is None or {"level", "verifies_id"} & set(data)):
+        raw = c.raw("verifies_id") if "verifies_id" in data else getattr(current, "verifies_id", None)
+        verifies, problem = review.check_verifies(session, merged("level") or "county", raw or None, plot,
+                                                  getattr(current, "id", None) or c.raw("id"))
+        if problem is not None:
+            c.errors.append(problem)
+            return c.out, c.errors
+        c.out["verifies_id"] = verifies
     _compute_yield(session, c, merged, plot)
     return c.out, c.errors
 
@@ -755,10 +773,10 @@ def _control_yield(session: Session, plot: DemoPlot, method: str) -> float | Non
         .order_by(YieldMeasurement.measured_on.desc().nulls_last(), YieldMeasurement.created_at.desc()).limit(1))
 
 
-def apply_yield(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None
-                ) -> Applied[YieldMeasurement]:
+def apply_yield(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None,
+                new: bool = False) -> Applied[YieldMeasurement]:
     """Create or edit a yield measurement; the kit's computed yield is ignored and recomputed here."""
-    return _apply_child(session, actor, YieldMeasurement, "yield", data, record_id, clean_yield)
+    return _apply_child(session, actor, YieldMeasurement, "yield", data, record_id, clean_yield, new)
 
 
 # ------------------------------------------------------------------------------ observations, soil, photos
@@ -780,9 +798,9 @@ def clean_observation(session: Session, data: Mapping[str, Any], partial: bool =
     return c.out, c.errors
 
 
-def apply_observation(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None
-                      ) -> Applied[Observation]:
-    return _apply_child(session, actor, Observation, "observation", data, record_id, clean_observation)
+def apply_observation(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None,
+                      new: bool = False) -> Applied[Observation]:
+    return _apply_child(session, actor, Observation, "observation", data, record_id, clean_observation, new)
 
 
 def clean_soil_sample(session: Session, data: Mapping[str, Any], partial: bool = False, *,
@@ -831,9 +849,9 @@ def clean_soil_sample(session: Session, data: Mapping[str, Any], partial: bool =
     return c.out, c.errors
 
 
-def apply_soil_sample(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None
-                      ) -> Applied[SoilSample]:
-    return _apply_child(session, actor, SoilSample, "soil_sample", data, record_id, clean_soil_sample)
+def apply_soil_sample(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None,
+                      new: bool = False) -> Applied[SoilSample]:
+    return _apply_child(session, actor, SoilSample, "soil_sample", data, record_id, clean_soil_sample, new)
 
 
 def _as_time(value: Any) -> dt.datetime | None:
@@ -904,9 +922,10 @@ def clean_photo(session: Session, data: Mapping[str, Any], partial: bool = False
 
 
 def apply_photo(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None,
-                content: bytes | None = None, settings: FieldSettings = DEFAULT_SETTINGS) -> Applied[Photo]:
+                content: bytes | None = None, settings: FieldSettings = DEFAULT_SETTINGS, new: bool = False
+                ) -> Applied[Photo]:
     """Create or edit a photo record; a time or place that does not fit the plot is flagged, not refused."""
-    applied = _apply_child(session, actor, Photo, "photo", data, record_id, clean_photo, content=content,
+    applied = _apply_child(session, actor, Photo, "photo", data, record_id, clean_photo, new, content=content,
                            settings=settings)
     flags = getattr(applied.record, "flags", None) or {}
     if flags:

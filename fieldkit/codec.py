@@ -1,7 +1,7 @@
 """Synced records to and from their wire fields (JSON values): geometry as GeoJSON, dates as ISO 8601.
 
-Server-kept columns (``version``, ``field_versions``, timestamps, authors, review ``flags``) never travel in a
-mutation: the server owns them. ``deleted`` travels as the ``delete`` op, not as a field.
+Server-kept columns (``version``, ``field_versions``, timestamps, authors, review ``flags``, a yield's review
+state and comment) never travel in a mutation: the server owns them. ``deleted`` travels as the ``delete`` op, not as a field.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from catalog.geometry import GeometryType
 
 SERVER_KEPT = frozenset({"id", "version", "field_versions", "deleted", "created_at", "updated_at", "created_by",
                          "updated_by", "flags"})
+# The review of a yield measurement (catalog.review) is the officers' decision: pulled and shown, never sent.
+SERVER_KEPT |= {"review_state", "reviewed_by", "reviewed_at", "review_comment"}
 
 
 def model_of(type_: str) -> type[Any]:

@@ -161,6 +161,9 @@ def edit(s: Session, type_: str, record_id: str, changes: Mapping[str, Any], *, 
          ) -> Any:
     """Change some fields; only the fields whose value changed travel (so edits elsewhere merge)."""
     obj = get(s, type_, record_id)
+    if getattr(obj, "review_state", None) == "approved":  # catalog.review: the server would refuse it (locked)
+        raise RecordRefused([Problem("review_state", "该测产已审核通过并锁定，不能修改",
+                                     "The measurement is approved and locked")])
     before = codec.record_fields(type_, obj)
     values = _prepare(type_, dict(changes))
     _validated(type_, {**{k: codec.from_wire(type_, k, v) for k, v in before.items()}, **values})
@@ -168,6 +171,8 @@ def edit(s: Session, type_: str, record_id: str, changes: Mapping[str, Any], *, 
     after = codec.record_fields(type_, obj)
     changed = {k: v for k, v in after.items() if before.get(k) != v}
     if changed:
+        if getattr(obj, "review_state", None) == "rejected":
+            obj.review_state = "pending"  # as the server does on this edit: reviewed again
         obj.updated_at, obj.updated_by = utcnow(), author
         s.flush()
         Store.enqueue(s, type_, obj.id, "upsert", changed)
@@ -176,6 +181,9 @@ def edit(s: Session, type_: str, record_id: str, changes: Mapping[str, Any], *, 
 
 def delete(s: Session, type_: str, record_id: str) -> None:
     obj = get(s, type_, record_id)
+    if getattr(obj, "review_state", None) == "approved":
+        raise RecordRefused([Problem("review_state", "该测产已审核通过并锁定，不能删除",
+                                     "The measurement is approved and locked")])
     obj.deleted = True
     s.flush()
     Store.enqueue(s, type_, obj.id, "delete", {})
