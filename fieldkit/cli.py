@@ -35,6 +35,17 @@ def _http(base_url: str, token: str | None) -> Transport:
     return HttpTransport(base_url, token=token)
 
 
+def _update_hint(exc: ServerRefused) -> None:
+    """A server that no longer speaks this kit's schema: say so plainly, and how to update."""
+    if exc.code == "update_required":
+        raise click.ClickException(
+            "外业工具版本过旧，服务器已不再支持。请联网运行 fieldkit update（从平台下载并安装新版本），然后再次运行 "
+            "fieldkit sync；未发送的记录都保留在本机。\n"
+            "This field kit is too old for the server. Run fieldkit update (it downloads the new version from the "
+            "platform and installs it), then fieldkit sync again; unsent records stay on this device.\n"
+            f"服务器 / server: {exc.message_zh} / {exc.message_en}")
+
+
 class Kit:
     """The command line's view of one field kit: its folder, store and how it reaches the server."""
 
@@ -118,6 +129,7 @@ def login(kit: Kit, username: str, password: str, device_name: str, county: str 
     try:
         enrolled = enrol(kit.store, kit.make_transport, username, password, device_name, county)
     except ServerRefused as exc:
+        _update_hint(exc)
         raise click.ClickException(f"登记失败 / enrolment refused: {exc.message_zh} / {exc.message_en}") from None
     except Unreachable:
         raise click.ClickException("无法连接服务器，请联网后重试 / cannot reach the server; try again online") from None
@@ -379,6 +391,7 @@ def sync_cmd(kit: Kit) -> None:
             raise click.ClickException("网络中断，进度已保存，联网后再次运行 fieldkit sync 即可继续 / "
                                        "connection lost; progress is kept, run fieldkit sync again") from None
         except ServerRefused as exc:
+            _update_hint(exc)
             raise click.ClickException(f"服务器拒绝 / refused ({exc.status} {exc.code}): "
                                        f"{exc.message_zh} / {exc.message_en}") from None
         except SyncError as exc:

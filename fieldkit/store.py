@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from catalog.field import SYNCED_MODELS, Synced
 from catalog.models import Base  # every model module, so the synced tables' foreign keys resolve
 from fieldkit import codec
 from sync.client import PendingFile, SyncState
+from sync.wire import SCHEMA as WIRE_SCHEMA  # the record schema this kit speaks (not the local file's)
 
 SCHEMA = 1
 LISTING_TYPES = ("result", "codelist", "code", "site", "division")
@@ -144,6 +145,13 @@ def search_text(record: dict[str, Any]) -> str:
     return " ".join(parts).lower()
 
 
+def _referrers_first(states: Iterable[RecordState]) -> list[RecordState]:
+    """Each re-push goes in front of the ones queued before it, so queue a plot's yields and photos first: the
+    plot then goes out before the records that name it (SYNCED_MODELS lists the referred types first)."""
+    rank = {t: i for i, t in enumerate(SYNCED_MODELS)}
+    return sorted(states, key=lambda st: -rank.get(st.type, len(rank)))
+
+
 class Store:
     """One kit's SQLite file. ``session()`` opens one transaction; the sync methods each use their own."""
 
@@ -242,7 +250,7 @@ class Store:
             for row in batch:
                 row.attempts += 1
             return [{"mutation_id": r.mutation_id, "type": r.type, "id": r.record_id, "op": r.op,
-                     "base_version": r.base_version, "fields": r.fields, "schema": SCHEMA} for r in batch]
+                     "base_version": r.base_version, "fields": r.fields, "schema": WIRE_SCHEMA} for r in batch]
 
     def apply_answers(self, mutations: list[dict[str, Any]], answers: list[dict[str, Any]], epoch: str | None
                       ) -> None:
@@ -400,7 +408,7 @@ class Store:
                     if obj is not None:
                         s.delete(obj)
                     s.delete(st)
-            for st in s.scalars(select(RecordState).where(RecordState.mine.is_(True))).all():
+            for st in _referrers_first(s.scalars(select(RecordState).where(RecordState.mine.is_(True))).all()):
                 if st.version is None:
                     continue  # never answered: still in the outbox
                 if st.seen and st.server_version is not None and st.server_version >= st.version:

@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 
 class UpdateRequired(CatalogError):
     code = "update_required"
-    zh = "请更新外业工具"
-    en = "Please update the field kit"
+    zh = "外业工具版本过旧，服务器已不再支持：请运行 fieldkit update 更新后再同步"
+    en = "This field kit is too old for the server: run fieldkit update, then sync again"
 
 
 class TooLarge(CatalogError):

@@ -25,6 +25,8 @@ from typing import Any, Protocol
 
 import requests
 
+from sync.wire import SCHEMA
+
 PROTOCOL = "1"
 SYNC_HEADER = "X-Yuanxian-Sync"
 GZIP_MIN = 256  # smaller bodies gain nothing from gzip
@@ -99,6 +101,8 @@ def refused(status: int, body: bytes) -> ServerRefused:
     except (ValueError, UnicodeDecodeError):
         doc = {}
     doc = doc if isinstance(doc, dict) else {}
+    if isinstance(doc.get("error"), dict):
+        doc = doc["error"]  # the server's one error shape: {"error": {"code", "message": {"zh", "en"}, ...}}
     message: dict[str, Any] = doc["message"] if isinstance(doc.get("message"), dict) else {}
     zh = str(message.get("zh") or doc.get("message") or f"服务器拒绝了请求（{status}）")
     en = str(message.get("en") or doc.get("message") or f"the server refused the request ({status})")
@@ -108,7 +112,7 @@ def refused(status: int, body: bytes) -> ServerRefused:
 class BaseTransport:
     """Headers, gzip, the captive-portal check and the retry loop; subclasses implement ``_send``."""
 
-    def __init__(self, *, token: str | None = None, schema: int = 1, backoff: Backoff | None = None) -> None:
+    def __init__(self, *, token: str | None = None, schema: int = SCHEMA, backoff: Backoff | None = None) -> None:
         self.token, self.schema = token, schema
         self.backoff = backoff or Backoff()
         self.requests = 0
@@ -165,7 +169,7 @@ class BaseTransport:
 class HttpTransport(BaseTransport):
     """HTTP with ``requests``: explicit connect/read timeouts; every network failure is a drop to retry."""
 
-    def __init__(self, base_url: str, *, token: str | None = None, schema: int = 1,
+    def __init__(self, base_url: str, *, token: str | None = None, schema: int = SCHEMA,
                  timeout: tuple[float, float] = (10.0, 60.0), backoff: Backoff | None = None) -> None:
         super().__init__(token=token, schema=schema, backoff=backoff)
         self.base_url = base_url.rstrip("/")
@@ -201,7 +205,7 @@ class WsgiClient(Protocol):
 class InProcessTransport(BaseTransport):
     """The same requests through a WSGI test client: the real app in process, without sockets."""
 
-    def __init__(self, client: WsgiClient, *, token: str | None = None, schema: int = 1,
+    def __init__(self, client: WsgiClient, *, token: str | None = None, schema: int = SCHEMA,
                  backoff: Backoff | None = None) -> None:
         super().__init__(token=token, schema=schema, backoff=backoff or Backoff(attempts=1))
         self.client = client

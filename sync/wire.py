@@ -12,7 +12,32 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 PROTOCOL = 1
-SCHEMA = 1  # the record schema both ends speak; a kit below the server's minimum gets 426 update_required
+SCHEMA = 2  # the record schema both ends speak; a kit below the server's minimum gets 426 update_required
+
+# What each schema added to the records, by type. Only additive changes come here: a kit of an older schema keeps
+# syncing, is answered without the fields it does not know, and everything it sends is applied. A change that
+# renames, retypes or removes a field instead raises the server's minimum (SYNC_MIN_SCHEMA): those kits must update.
+SCHEMA_ADDED: dict[int, dict[str, frozenset[str]]] = {
+    # 2: a yield's review (approval by the level above; a rejection's comment goes back to the agent)
+    2: {"yield": frozenset({"verifies_id", "review_state", "reviewed_by", "reviewed_at", "review_comment"})},
+}
+
+
+def unknown_fields(type_: str, schema: int) -> frozenset[str]:
+    """The fields of ``type_`` that a kit speaking ``schema`` does not know (added by later schemas)."""
+    out: frozenset[str] = frozenset()
+    for version, added in SCHEMA_ADDED.items():
+        if version > schema:
+            out |= added.get(type_, frozenset())
+    return out
+
+
+def record_for_schema(type_: str, record: dict[str, Any] | None, schema: int) -> dict[str, Any] | None:
+    """``record`` as a kit speaking ``schema`` receives it: without the fields later schemas added."""
+    unknown = unknown_fields(type_, schema)
+    if record is None or not unknown:
+        return record
+    return {k: v for k, v in record.items() if k not in unknown}
 
 HEADER_SYNC = "X-Yuanxian-Sync"          # on every sync answer: a 200 without it is a captive portal's page
 HEADER_PROTOCOL = "X-Yuanxian-Protocol"

@@ -129,7 +129,8 @@ def test_restore_drill__pg_dump_then_more_syncs_then_pg_restore__the_kit_resends
         assert report.refetched and report.requeued == 4, report  # the edit, the delete, the plot and its yield
         settle_and_sync = kit.sync()
         assert settle_and_sync.answers == {}, "nothing left to send"
-        assert kit.store.outbox() == [] and kit.store.conflicts() == []
+        assert kit.store.outbox() == [], "everything sent"
+        assert kit.store.conflicts() == [], [(c.type, c.code, c.field, c.message) for c in kit.store.conflicts()]
 
         plots, yields, n_plots, n_yields = _server(app)
         assert set(plots) == {kept, gone, untouched, lost} and (n_plots, n_yields) == (4, 2)  # nothing twice

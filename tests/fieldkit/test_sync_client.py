@@ -181,6 +181,21 @@ def test_restore__server_from_an_older_backup__kits_resend_what_it_lost(proto: P
     check(proto, a, b)
 
 
+def test_restore__lost_plot_with_yields__the_plot_is_resent_before_what_names_it(proto: ProtocolServer,
+                                                                                 make_kit: MakeKit) -> None:
+    a = make_kit("a")
+    backup = proto.snapshot()
+    plots = [a.add_plot(f"备份后{i}", i) for i in range(3)]
+    yields = [a.add_yield(p) for p in plots for _ in range(2)]
+    a.sync()
+    proto.restore(backup)
+    report = a.client().pull()
+    assert report.refetched and report.requeued == 9
+    order = [m.record_id for m in a.store.outbox()]
+    assert set(order) == set(plots + yields)
+    assert max(order.index(p) for p in plots) < min(order.index(y) for y in yields)
+
+
 def test_pull__cursor_from_another_epoch__refetches_and_keeps_the_outbox(proto: ProtocolServer,
                                                                         make_kit: MakeKit) -> None:
     a = make_kit("a")

@@ -130,7 +130,8 @@ def sync_pull(args: dict[str, Any]) -> dict[str, Any]:
                                            f"Between 1 and {config['SYNC_PULL_MAX']}")])
     if not args["cursor"] and ensure_backfilled(session):
         session.commit()  # the rows get a transaction id below the next pull's horizon
-    page = pull_page(session, current_actor(), args["cursor"], limit)
+    schema = int(request.headers[HEADER_SCHEMA])  # checked by _device_and_protocol: a number the server speaks
+    page = pull_page(session, current_actor(), args["cursor"], limit, schema)
     session.commit()
     return page.to_json()
 
