@@ -361,6 +361,9 @@ def queue_query(actor: Actor, filters: QueueFilter) -> Select[tuple[YieldMeasure
 def review_queue(session: Session, actor: Actor, filters: QueueFilter, page: int = 1, per_page: int = 50
                  ) -> tuple[list[tuple[YieldMeasurement, DemoPlot]], int]:
     """One page of :func:`queue_query` and how many there are in all."""
+    if not can_review_anything(actor):
+        raise Forbidden(en="Only county, city, province and ministry officers review yield measurements",
+                        zh="只有县、市、省、部级管理员审核测产")
     if filters.level is not None and filters.level not in LEVELS:
         raise ValidationFailed([FieldError("level", "invalid_choice", f"取值应为：{'、'.join(LEVELS)}",
                                            f"One of: {', '.join(LEVELS)}", filters.level)])

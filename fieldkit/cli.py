@@ -297,18 +297,47 @@ def yield_() -> None:
 @click.option("--baseline", type=float, default=None, help="对照产量 kg/亩 / baseline kg per mu")
 @click.option("--baseline-type", type=click.Choice(["control_plot", "check_variety", "county_average"]))
 @click.option("--date", "measured_on", default=None, help="测产日期 / date, YYYY-MM-DD")
+@click.option("--verifies", "verifies_id", default=None,
+              help="市、省、部级测产所核验的下一级测产编号（不填则由服务器取本地块的下一级测产）/ the measurement "
+                   "of the level below that this one verifies (default: the plot's, found by the server)")
 @pass_kit
 def yield_add(kit: Kit, plot_id: str, method: str, level: str, samples: tuple[str, ...], crop: str | None,
-              baseline: float | None, baseline_type: str | None, measured_on: str | None) -> None:
-    """记录一次测产 / record a yield measurement."""
+              baseline: float | None, baseline_type: str | None, measured_on: str | None,
+              verifies_id: str | None) -> None:
+    """记录一次测产（--level 注明县级自测、市级初测、省级复测或部级抽测）/ record a yield measurement."""
     values: dict[str, Any] = {"plot_id": kit.resolve("plot", plot_id), "method": method, "level": level,
                               "samples": [_sample(t) for t in samples], "baseline_kg_per_mu": baseline,
-                              "baseline_type": baseline_type, "measured_on": measured_on}
+                              "baseline_type": baseline_type, "measured_on": measured_on,
+                              "verifies_id": kit.resolve("yield", verifies_id) if verifies_id else None}
     if crop:
         values["crop"] = crop
     with kit.writing() as s:
         y = records.create(s, "yield", values, author=kit.store.get_meta("username"))
     click.echo(f"已保存测产 / yield saved: {y.id}")
+
+
+@yield_.command("edit")
+@click.argument("yield_id")
+@click.option("--sample", "samples", multiple=True, help="样点（给出则替换全部样点）/ sample points (replace all)")
+@click.option("--baseline", type=float, default=None, help="对照产量 kg/亩 / baseline kg per mu")
+@click.option("--date", "measured_on", default=None, help="测产日期 / date, YYYY-MM-DD")
+@click.option("--panel", default=None, help="测产专家组，用顿号或逗号分隔 / panel members, comma separated")
+@click.option("--notes", default=None, help="备注 / notes")
+@pass_kit
+def yield_edit(kit: Kit, yield_id: str, samples: tuple[str, ...], baseline: float | None, measured_on: str | None,
+               panel: str | None, notes: str | None) -> None:
+    """修改测产（被退回的改后重新待审核；已审核的锁定）/ edit a measurement (a rejected one goes back to pending)."""
+    rid = kit.resolve("yield", yield_id)
+    changes: dict[str, Any] = {k: v for k, v in (("baseline_kg_per_mu", baseline), ("measured_on", measured_on),
+                                                 ("notes", notes)) if v is not None}
+    if samples:
+        changes["samples"] = [_sample(t) for t in samples]
+    if panel is not None:
+        changes["panel"] = [p.strip() for p in panel.replace("、", ",").replace("，", ",").split(",") if p.strip()]
+    with kit.writing() as s:
+        y = records.edit(s, "yield", rid, changes, author=kit.store.get_meta("username"))
+        state = y.review_state
+    click.echo(f"已修改测产 / yield edited: {rid}（{REVIEW_NAMES.get(state or 'pending', state)}）")
 
 
 @yield_.command("list")
@@ -317,14 +346,32 @@ def yield_add(kit: Kit, plot_id: str, method: str, level: str, samples: tuple[st
 def yield_list(kit: Kit, plot_id: str | None) -> None:
     """列出测产 / list yield measurements."""
     rid = kit.resolve("plot", plot_id) if plot_id else None
-    table = Table("编号 / id", "地块 / plot", "方法 / method", "样点 / samples", "kg/亩")
+    table = Table("编号 / id", "地块 / plot", "级别 / level", "方法 / method", "样点 / samples", "kg/亩",
+                  "审核 / review")
     rows = [y for y in kit.store.records("yield") if isinstance(y, YieldMeasurement)
             and (rid is None or y.plot_id == rid)]
     for y in rows:
-        table.add_row(y.id[:8], y.plot_id[:8], y.method, str(len(y.samples)),
-                      f"{y.yield_kg_per_mu:.1f}" if y.yield_kg_per_mu else "—")
+        table.add_row(y.id[:8], y.plot_id[:8], y.level, y.method, str(len(y.samples)),
+                      f"{y.yield_kg_per_mu:.1f}" if y.yield_kg_per_mu else "—", review_text(y))
     console.print(table)
     click.echo(f"共 {len(rows)} 条 / {len(rows)} measurements")
+    states = {st: sum(1 for y in rows if (y.review_state or "pending") == st) for st in REVIEW_NAMES}
+    click.echo("审核 / review: " + "，".join(f"{REVIEW_NAMES[st]} {n}" for st, n in states.items() if n))
+    for y in rows:
+        if y.review_state == "rejected":  # the officer's comment in full (the table may cut it)
+            click.echo(f"已退回 / rejected {y.id[:8]}: {y.review_comment or ''}（请修改后同步 / edit it and sync）")
+
+
+REVIEW_NAMES = {"pending": "待审核 / pending", "approved": "已审核（锁定）/ approved (locked)",
+                "rejected": "已退回 / rejected"}
+
+
+def review_text(y: YieldMeasurement) -> str:
+    """A measurement's review as the server last said it (catalog.review), with the rejection's comment."""
+    text = REVIEW_NAMES.get(y.review_state or "pending", y.review_state or "")
+    if y.review_state == "rejected" and y.review_comment:
+        text += f"：{y.review_comment}"
+    return text
 
 
 @main.group()
@@ -423,6 +470,11 @@ def status(kit: Kit) -> None:
     click.echo(f"上次同步 / last sync: 发送 / push {store.get_meta('last_push') or '从未 / never'}, "
                f"接收 / pull {store.get_meta('last_pull') or '从未 / never'}")
     click.echo(f"冲突 / conflicts: {len(store.conflicts())}")
+    rejected = [y for y in store.records("yield") if isinstance(y, YieldMeasurement) and y.review_state == "rejected"]
+    if rejected:
+        click.echo(f"被退回的测产 / rejected yields: {len(rejected)}（fieldkit yield list）")
+        for y in rejected:
+            click.echo(f"  {y.id[:8]}: {y.review_comment or ''}")
 
 
 @main.command()

@@ -19,12 +19,14 @@ from server.api.events.routes import blp as events_blp
 from server.api.lists.routes import blp as lists_blp
 from server.api.needs.routes import blp as needs_blp
 from server.api.results.routes import blp as results_blp
+from server.api.review.routes import blp as review_blp
 from server.api.sites.routes import blp as sites_blp
 from server.api.sync.routes import blp as sync_blp
 from server.api.users.routes import blp as users_blp
 
 BLUEPRINTS = [codelists_blp, results_blp, divisions_blp, sites_blp, auth_blp, users_blp, devices_blp, audit_blp,
               sync_blp, events_blp, needs_blp, lists_blp, classify_blp, result_classification_blp]
+BLUEPRINTS.append(review_blp)  # issue 7: approval of yield measurements
 
 
 def init_app(app: Flask) -> None:

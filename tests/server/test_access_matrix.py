@@ -146,6 +146,20 @@ def need(c: Ctx, state: str = "open") -> str:
 NEED = {"site_id": "NASTP001", "title": "耐密玉米品种", "problem": "需要耐密抗倒的玉米新品种", "crops": ["maize"]}
 
 
+def county_yield(c: Ctx) -> str:
+    """A fresh plot in 410102 (the county officer's and agent's county) with a pending county self-test."""
+    from catalog.access import Actor, Grant
+    from catalog.field_rules import apply_plot, apply_yield
+
+    agent = Actor("matrix-agent", grants=(Grant("agent", "410102"),), channel="sync")
+    plot = apply_plot(c.session, agent, {"name": f"示范田-{uuid.uuid4().hex[:6]}", "county_code": "410102",
+                                         "crop": "wheat", "season": "2026-summer_grain"}).record
+    m = apply_yield(c.session, agent, {"plot_id": plot.id, "method": "harvest", "samples": [
+        {"area_mu": 1, "fresh_kg": 600, "moisture": 0.14, "impurity": 0.01}]}).record
+    c.session.commit()
+    return m.id
+
+
 def list_issue(c: Ctx, kind: str) -> str:
     """A fresh list issue: "national draft", "河南 draft" (empty) or "published" (national, one result)."""
     from catalog import list_rules as lr
@@ -370,6 +384,14 @@ BUILDERS: dict[str, Callable[[Ctx], Request]] = {
         "POST", f"/api/results/{c.result('submitted local')}/classification", {"json": CLASSIFIED}),
     "POST /api/results/<result_id>/classification · published": lambda c: (
         "POST", f"/api/results/{c.result('published')}/classification", {"json": CLASSIFIED}),
+    # yield review (catalog.review): a pending county self-test in 410102
+    "GET /api/yields/review-queue": lambda c: ("GET", "/api/yields/review-queue?level=county", {}),
+    "GET /api/yields/<yield_id> · pending county self-test in 410102": lambda c: (
+        "GET", f"/api/yields/{county_yield(c)}", {}),
+    "POST /api/yields/<yield_id>/approve · pending county self-test in 410102": lambda c: (
+        "POST", f"/api/yields/{county_yield(c)}/approve", {"json": {}}),
+    "POST /api/yields/<yield_id>/reject · pending county self-test in 410102, with a comment": lambda c: (
+        "POST", f"/api/yields/{county_yield(c)}/reject", {"json": {"comment": "样点不足"}}),
 }
 
 
