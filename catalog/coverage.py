@@ -370,7 +370,7 @@ def best_measurements(season: str, prefix: str = "", site_id: str | None = None,
     return select(*(c for c in ranked.c if c.key != "rn")).where(ranked.c.rn == 1).subquery("best")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Acc:
     """Additive figures of one unit (a county, a park's plots, a site place), rolled up by adding."""
 
@@ -401,26 +401,47 @@ class _Acc:
     landed: set[str] = field(default_factory=set)
     events: set[str] = field(default_factory=set)
 
-    def merge(self, other: _Acc, sets: bool = True) -> None:
-        for name in ("plots", "area", "variety_plots", "variety_area", "land_plots", "land_area", "measurements",
-                     "approved_measurements", "measured_plots", "planned", "expected", "expected_area",
-                     "approved_planned", "on_time", "late", "extension", "radiated", "needs_open", "needs_met"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for lv, n in other.levels.items():
-            self.levels[lv] += n
+    def merge(self, other: _Acc, sets: bool = True, events: bool = True) -> None:
+        self.plots += other.plots
+        self.area += other.area
+        self.variety_plots += other.variety_plots
+        self.variety_area += other.variety_area
+        self.land_plots += other.land_plots
+        self.land_area += other.land_area
+        self.measurements += other.measurements
+        self.approved_measurements += other.approved_measurements
+        self.measured_plots += other.measured_plots
+        self.planned += other.planned
+        self.expected += other.expected
+        self.expected_area += other.expected_area
+        self.approved_planned += other.approved_planned
+        self.on_time += other.on_time
+        self.late += other.late
+        self.extension += other.extension
+        self.radiated += other.radiated
+        self.needs_open += other.needs_open
+        self.needs_met += other.needs_met
+        if other.levels:
+            for lv, n in other.levels.items():
+                self.levels[lv] += n
         for key, values in other.gains.items():
-            mine = self.gains.setdefault(key, [0.0] * 5)
-            for i, v in enumerate(values):
-                mine[i] += v
+            mine = self.gains.get(key)
+            if mine is None:
+                self.gains[key] = list(values)
+            else:
+                self.gains[key] = [a + b for a, b in zip(mine, values, strict=True)]
         for scen, values in other.land.items():
-            mine = self.land.setdefault(scen, [0.0] * 5)
-            for i, v in enumerate(values):
-                mine[i] += v
+            mine = self.land.get(scen)
+            if mine is None:
+                self.land[scen] = list(values)
+            else:
+                self.land[scen] = [a + b for a, b in zip(mine, values, strict=True)]
         if other.deadline is not None and (self.deadline is None or other.deadline > self.deadline):
             self.deadline = other.deadline
         if sets:
             self.matched |= other.matched
             self.landed |= other.landed
+        if sets and events:
             self.events |= other.events
 
 
@@ -436,11 +457,11 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
     where = _plot_filter(season, prefix, site_id, county_codes)
 
     # plots and area
-    for county, site_id, demo_type, n, total in session.execute(
+    for county, plot_site, demo_type, n, total in session.connection().execute(
             select(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.demo_type, func.count(),
                    func.coalesce(func.sum(DemoPlot.area_m2), 0.0))
             .where(*where).group_by(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.demo_type)):
-        acc = out[_unit_key(county, site_id)]
+        acc = out[_unit_key(county, plot_site)]
         acc.plots += int(n)
         acc.area += float(total or 0.0)
         if demo_type == "land_quality":
@@ -452,12 +473,12 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
 
     # every measurement of the season's plots, and the approved ones
     approved = case((YieldMeasurement.review_state == "approved", 1), else_=0)
-    for county, site_id, n, n_approved in session.execute(
+    for county, plot_site, n, n_approved in session.connection().execute(
             select(DemoPlot.county_code, DemoPlot.site_id, func.count(), func.coalesce(func.sum(approved), 0))
             .join(DemoPlot, DemoPlot.id == YieldMeasurement.plot_id)
             .where(YieldMeasurement.deleted.is_(False), *where)
             .group_by(DemoPlot.county_code, DemoPlot.site_id)):
-        acc = out[_unit_key(county, site_id)]
+        acc = out[_unit_key(county, plot_site)]
         acc.measurements += int(n)
         acc.approved_measurements += int(n_approved)
 
@@ -470,7 +491,7 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
     late = case((and_(SeasonPlan.deadline.is_not(None), or_(best.c.first_on.is_(None),
                                                              best.c.first_on > SeasonPlan.deadline)), 1), else_=0)
     planned = case((SeasonPlan.id.is_not(None), 1), else_=0)
-    rows = session.execute(
+    rows = session.connection().execute(
         select(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.demo_type, DemoPlot.crop, best.c.baseline_type,
                best.c.level, func.count(),
                func.coalesce(func.sum(case((with_gain, 1), else_=0)), 0),
@@ -485,9 +506,9 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
         .outerjoin(SeasonPlan, and_(SeasonPlan.county_code == DemoPlot.county_code, SeasonPlan.season == season))
         .group_by(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.demo_type, DemoPlot.crop,
                   best.c.baseline_type, best.c.level))
-    for county, site_id, demo_type, crop, baseline, level, n, n_gain, gain_w, gain_area, yield_area, yield_w, \
+    for county, plot_site, demo_type, crop, baseline, level, n, n_gain, gain_w, gain_area, yield_area, yield_w, \
             n_planned, n_on_time, n_late in rows:
-        acc = out[_unit_key(county, site_id)]
+        acc = out[_unit_key(county, plot_site)]
         acc.measured_plots += int(n)
         acc.levels[level] += int(n)
         acc.approved_planned += int(n_planned)
@@ -515,7 +536,7 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
                 .group_by(graded.c.plot_id).subquery("per_plot"))
     is_graded = func.coalesce(per_plot.c.samples, 0) >= 2
     change = cast(per_plot.c.first_grade - per_plot.c.last_grade, Float)
-    for county, site_id, scenario, n, land_area, n_graded, graded_area, change_area in session.execute(
+    for county, plot_site, scenario, n, land_area, n_graded, graded_area, change_area in session.connection().execute(
             select(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.land_scenario, func.count(),
                    func.coalesce(func.sum(area), 0.0),
                    func.coalesce(func.sum(case((is_graded, 1), else_=0)), 0),
@@ -524,7 +545,7 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
             .outerjoin(per_plot, per_plot.c.plot_id == DemoPlot.id)
             .where(DemoPlot.demo_type == "land_quality", *where)
             .group_by(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.land_scenario)):
-        values = out[_unit_key(county, site_id)].land.setdefault(scenario, [0.0] * 5)
+        values = out[_unit_key(county, plot_site)].land.setdefault(scenario, [0.0] * 5)
         for i, v in enumerate((n, land_area, n_graded, graded_area, change_area)):
             values[i] += float(v)
 
@@ -540,13 +561,13 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
     elif prefix:
         plan_q = plan_q.where(SeasonPlan.county_code.startswith(prefix))
         ext_q = ext_q.where(ExtensionReport.county_code.startswith(prefix))
-    for county, expected, expected_area, deadline in session.execute(plan_q):
+    for county, expected, expected_area, deadline in session.connection().execute(plan_q):
         acc = out[_unit_key(county, None)]
         acc.planned += 1
         acc.expected += int(expected)
         acc.expected_area += float(expected_area or 0.0)
         acc.deadline = deadline
-    for county, kind, total in session.execute(ext_q):
+    for county, kind, total in session.connection().execute(ext_q):
         acc = out[_unit_key(county, None)]
         if kind == "land_radiated":
             acc.radiated += float(total or 0.0)
@@ -569,7 +590,7 @@ def _site_figures(session: Session, prefix: str, today: dt.date, site_ids: list[
                               and_(Site.place_code.is_(None), Site.province_code.startswith(prefix))))
     if site_ids is not None:
         site_where.append(Site.id.in_(site_ids))
-    for site_id, result_id, landed in session.execute(
+    for site_id, result_id, landed in session.connection().execute(
             select(Intent.site_id, Intent.result_id,
                    func.max(case((Intent.state == "landed", 1), else_=0)))
             .join(Site, Site.id == Intent.site_id)
@@ -580,13 +601,13 @@ def _site_figures(session: Session, prefix: str, today: dt.date, site_ids: list[
         if landed:
             acc.landed.add(result_id)
     met = or_(Need.state == "matched", and_(Need.state == "closed", Need.matched_result_id.is_not(None)))
-    for site_id, n_open, n_met in session.execute(
+    for site_id, n_open, n_met in session.connection().execute(
             select(Need.site_id, func.coalesce(func.sum(case((Need.state == "open", 1), else_=0)), 0),
                    func.coalesce(func.sum(case((met, 1), else_=0)), 0))
             .join(Site, Site.id == Need.site_id).where(*site_where).group_by(Need.site_id)):
         out[site_id].needs_open += int(n_open)
         out[site_id].needs_met += int(n_met)
-    for site_id, event_id in session.execute(
+    for site_id, event_id in session.connection().execute(
             select(EventSite.site_id, EventSite.event_id)
             .join(Event, Event.id == EventSite.event_id).join(Site, Site.id == EventSite.site_id)
             .where(Event.state.in_(("open", "closed")), Event.starts_on <= today, *site_where)):
@@ -600,7 +621,7 @@ def _event_places(session: Session, prefix: str, today: dt.date) -> list[tuple[s
     q = select(Event.id, place).where(Event.state.in_(("open", "closed")), Event.starts_on <= today)
     if prefix:
         q = q.where(place.startswith(prefix))
-    return [(str(i), str(p)) for i, p in session.execute(q)]
+    return [(str(i), str(p)) for i, p in session.connection().execute(q)]
 
 
 # --------------------------------------------------------------------------------------------------- roll-up
@@ -631,7 +652,7 @@ def _tree(session: Session, prefix: str) -> _Tree:
         q = q.where(Division.code.startswith(prefix[:2]))
     parent: dict[str, str | None] = {}
     name, level, retired = {ROOT: "全国"}, {ROOT: "country"}, set()
-    for code, parent_code, nm, lv, valid_to in session.execute(q):
+    for code, parent_code, nm, lv, valid_to in session.connection().execute(q):
         parent[code] = parent_code if parent_code else (ROOT if lv == "province" else None)
         name[code] = nm
         level[code] = lv
@@ -698,35 +719,39 @@ def coverage(session: Session, scope: str | None, season: str, *, today: dt.date
     tree = _tree(session, prefix)
     units = _field_figures(session, season, prefix)
     site_accs = _site_figures(session, prefix, today)
-    sites = list(session.execute(
+    sites = list(session.connection().execute(
         select(Site.id, Site.name, Site.kind, Site.province_code, Site.place_code)
         .where(Site.active.is_(True),
                *((or_(Site.place_code.startswith(prefix),
                       and_(Site.place_code.is_(None), Site.province_code.startswith(prefix))),) if prefix else ()))
         .order_by(Site.id)))
 
+    child_codes = sorted(c for c, p in tree.parent.items() if p == resolved.code and c in tree.level
+                         and c not in tree.retired and (resolved.code != ROOT or tree.level[c] == "province"))
+    needed = {resolved.code, *child_codes}  # only the rows shown are rolled up
     rolled: dict[str, _Acc] = defaultdict(_Acc)
     for (county, _site_id), acc in units.items():
         for code in tree.chain(county):
-            rolled[code].merge(acc)
+            if code in needed:
+                rolled[code].merge(acc)
     by_id = {s.id: s for s in sites}
     for site_id, acc in site_accs.items():
         site = by_id.get(site_id)
         if site is None:
             continue
         for code in tree.chain(_site_place(site)):
-            rolled[code].merge(acc)
+            if code in needed:  # a division's events are those placed in it, not those its sites went to
+                rolled[code].merge(acc, events=False)
     for event_id, place in _event_places(session, prefix, today):
         for code in tree.chain(place):
-            rolled[code].events.add(event_id)
+            if code in needed:
+                rolled[code].events.add(event_id)
 
     own = rolled.get(resolved.code, _Acc())
     scope_row = _row(resolved.code, resolved.name, resolved.level, own,
                      province_code=None if resolved.code == ROOT else resolved.code[:2] + "0000")
-    child_codes = sorted(c for c, p in tree.parent.items() if p == resolved.code and c in tree.level
-                         and (resolved.code != ROOT or tree.level[c] == "province"))
     children = [_row(c, tree.name[c], tree.level[c], rolled.get(c, _Acc()), province_code=c[:2] + "0000")
-                for c in child_codes if c not in tree.retired]
+                for c in child_codes]
 
     site_rows: list[CoverageRow] = []
     if with_sites:
@@ -750,7 +775,7 @@ def _site_counties(session: Session, site_ids: list[str]) -> dict[str, list[str]
     out: dict[str, list[str]] = defaultdict(list)
     if not site_ids:
         return out
-    for site_id, code in session.execute(select(SiteDivision.site_id, SiteDivision.division_code)
+    for site_id, code in session.connection().execute(select(SiteDivision.site_id, SiteDivision.division_code)
                                          .where(SiteDivision.site_id.in_(site_ids))):
         out[site_id].append(code)
     return out
@@ -786,7 +811,7 @@ def site_divisions(session: Session, site_id: str) -> list[str]:
 def _plot_rows(session: Session, season: str, prefix: str, site_id: str | None = None,
                county_codes: list[str] | None = None) -> list[PlotRow]:
     best = best_measurements(season, prefix, site_id, county_codes)
-    rows = session.execute(
+    rows = session.connection().execute(
         select(DemoPlot.id, DemoPlot.name, DemoPlot.county_code, DemoPlot.site_id, DemoPlot.crop, DemoPlot.variety,
                DemoPlot.demo_type, DemoPlot.land_scenario, DemoPlot.area_m2, DemoPlot.flags, best.c.level,
                best.c.method, best.c.yield_kg_per_mu, best.c.gain_pct, best.c.baseline_type, best.c.measured_on)

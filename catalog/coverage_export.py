@@ -1,8 +1,8 @@
 """The coverage of a scope and season as tables: one XLSX sheet per table, or one CSV (UTF-8 with BOM) per table.
 
-Numbers are real numbers (areas in 亩, gains and shares in %), never text; every table that shows yields says which
-review level its figures stand on (审核层级: how many plots' figures rest on 县级自测, 市级初测, 省级复测, 部级抽测), and
-only approved measurements enter a figure. The command line (``yuanxian report coverage``) and the dashboard's export
+Numbers are real numbers (areas in 亩, gains and shares in %), never text; every table that shows yields says
+which review level its figures stand on (审核层级: how many plots' figures rest on 县级自测, 市级初测, 省级复测,
+部级抽测), and only approved measurements enter a figure. The command line (``yuanxian report coverage``) and the dashboard's export
 write the same tables.
 """
 
@@ -103,8 +103,8 @@ def coverage_tables(session: Session, scope: str | None, season: str, *, today: 
             ["季别代码", cov.season],
             ["计算时间（北京时间）", cov.computed_at.astimezone(BEIJING).replace(tzinfo=None)],
             ["审核层级", cov.scope.review_basis()],
-            ["说明", "产量与增产只计已审核测产，每块地取其最高层级的已审核测产（部级抽测 > 省级复测 > 市级初测 > 县级自测），"
-                   "按地块面积加权；上报推广、辐射面积单列，不计入实测示范面积。"]], [22, 90]),
+            ["说明", "产量与增产只计已审核测产，每块地取其最高层级的已审核测产"
+                   "（部级抽测 > 省级复测 > 市级初测 > 县级自测），按地块面积加权；上报推广、辐射面积单列，不计入实测示范面积。"]], [22, 90]),
         Table("figures", "覆盖情况", ROW_HEADERS, [_row_cells(cov.scope)]),
     ]
     if cov.children:
@@ -142,8 +142,8 @@ def coverage_tables(session: Session, scope: str | None, season: str, *, today: 
                                                       "完成率（%）", "全国中位数（%）", "截止日期", "原因"], [
         [b.site_id, b.county_code, b.name, b.expected, b.approved, _pct(b.share), _pct(found.median_share),
          b.deadline, "；".join(REASON_NAMES.get(x, x) for x in b.reasons)] for b in found.behind]))
-    tables.append(Table("gap_plots", "缺口-待核地块", ["地块ID", "名称", "县代码", "作物", "问题", "已审核亩产（kg/亩）",
-                                                   "合理下限", "合理上限"], [
+    tables.append(Table("gap_plots", "缺口-待核地块", ["地块ID", "名称", "县代码", "作物", "问题",
+                                                   "已审核亩产（kg/亩）", "合理下限", "合理上限"], [
         [f.plot_id, f.name, f.county_code, crop_names.get(f.crop, f.crop),
          "；".join(FLAG_NAMES.get(x, x) for x in f.flags), _r(f.yield_kg_per_mu, 1),
          _r(f.fence[0], 1) if f.fence else None, _r(f.fence[1], 1) if f.fence else None] for f in found.flagged]))

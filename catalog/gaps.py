@@ -93,7 +93,7 @@ def national_median_share(session: Session, season: str) -> float | None:
     approved = (select(DemoPlot.county_code.label("county"), func.count().label("n"))
                 .select_from(best).join(DemoPlot, DemoPlot.id == best.c.plot_id)
                 .group_by(DemoPlot.county_code).subquery("approved"))
-    shares = [float(n or 0) / expected for expected, n in session.execute(
+    shares = [float(n or 0) / expected for expected, n in session.connection().execute(
         select(SeasonPlan.plots_expected, approved.c.n)
         .outerjoin(approved, approved.c.county == SeasonPlan.county_code)
         .where(SeasonPlan.season == season, SeasonPlan.plots_expected > 0))]
@@ -118,7 +118,7 @@ def implausible_yields(session: Session, season: str, prefix: str = "") -> list[
               .group_by(ranked.c.county, ranked.c.crop).subquery("fences"))
     iqr = fences.c.q3 - fences.c.q1
     low, high = fences.c.q1 - FENCE_K * iqr, fences.c.q3 + FENCE_K * iqr
-    rows = session.execute(
+    rows = session.connection().execute(
         select(ranked.c.plot_id, ranked.c.name, ranked.c.county, ranked.c.crop, ranked.c.y, low, high)
         .join(fences, and_(fences.c.county == ranked.c.county, fences.c.crop == ranked.c.crop))
         .where(or_(ranked.c.y < low, ranked.c.y > high))
@@ -129,7 +129,7 @@ def implausible_yields(session: Session, season: str, prefix: str = "") -> list[
 
 def _review_flagged(session: Session, season: str, prefix: str) -> list[FlaggedPlot]:
     flags_text = cast(DemoPlot.flags, Text)
-    rows = session.execute(
+    rows = session.connection().execute(
         select(DemoPlot.id, DemoPlot.name, DemoPlot.county_code, DemoPlot.crop, DemoPlot.flags)
         .where(*_plot_filter(season, prefix), flags_text.is_not(None), flags_text.not_in(("{}", "null")))
         .order_by(DemoPlot.county_code, DemoPlot.id))
@@ -162,9 +162,9 @@ def gaps(session: Session, scope: str | None, season: str, *, today: dt.date | N
     out.median_share = national_median_share(session, season)
     key_sites = [s for s in cov.sites if s.kind == "key_county"]
     if key_sites:
-        counties = dict(session.execute(select(SiteDivision.site_id, SiteDivision.division_code)
+        counties = dict(session.connection().execute(select(SiteDivision.site_id, SiteDivision.division_code)
                                         .where(SiteDivision.site_id.in_([s.code for s in key_sites]))).all())
-        plans = {c: (e, d) for c, e, d in session.execute(
+        plans = {c: (e, d) for c, e, d in session.connection().execute(
             select(SeasonPlan.county_code, SeasonPlan.plots_expected, SeasonPlan.deadline)
             .where(SeasonPlan.season == season, SeasonPlan.county_code.in_(list(counties.values()))))}
         for s in key_sites:

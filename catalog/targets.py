@@ -195,17 +195,17 @@ def _cumulative(session: Session, prefix: str, year: int) -> dict[str, dict[str,
     where = [DemoPlot.deleted.is_(False), DemoPlot.demo_type == "variety", year_of <= str(year), ~_is_control()]
     if prefix:
         where.append(DemoPlot.county_code.startswith(prefix))
-    for county, area in session.execute(select(DemoPlot.county_code, func.coalesce(func.sum(DemoPlot.area_m2), 0.0))
-                                        .where(*where).group_by(DemoPlot.county_code)):
+    walked = select(DemoPlot.county_code, func.coalesce(func.sum(DemoPlot.area_m2), 0.0)).where(*where)
+    for county, area in session.connection().execute(walked.group_by(DemoPlot.county_code)):
         out[county]["walked"] += float(area or 0.0)
-    for county, crop, variety in session.execute(
+    for county, crop, variety in session.connection().execute(
             select(DemoPlot.county_code, DemoPlot.crop, DemoPlot.variety).distinct()
             .where(*where, DemoPlot.variety.is_not(None), DemoPlot.crop.in_(TARGET_CROPS))):
         out[county]["varieties"].add((crop, variety))
     ext_where = [func.substr(ExtensionReport.season, 1, 4) <= str(year)]
     if prefix:
         ext_where.append(ExtensionReport.county_code.startswith(prefix))
-    for county, kind, area in session.execute(
+    for county, kind, area in session.connection().execute(
             select(ExtensionReport.county_code, ExtensionReport.kind, func.sum(ExtensionReport.area_m2))
             .where(*ext_where).group_by(ExtensionReport.county_code, ExtensionReport.kind)):
         out[county]["radiated" if kind == "land_radiated" else "extension"] += float(area or 0.0)
