@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.field import DEMO_TYPES, LEVELS, METHODS, SOURCE_CRS, DemoPlot, YieldMeasurement
-from fieldkit import codec, records, settings
+from fieldkit import codec, records, settings, update
 from fieldkit.enrol import TransportFactory, enrol
 from fieldkit.store import Listing, Store
 from gis import formats
@@ -450,6 +450,37 @@ def sync_cmd(kit: Kit) -> None:
     conflicts = len(kit.store.conflicts())
     if conflicts:
         click.echo(f"有 {conflicts} 项冲突或被拒，请运行 fieldkit conflicts / {conflicts} conflicts or refusals")
+
+
+@main.command("update")
+@click.option("--check", is_flag=True, help="只查看是否有新版本 / only report whether a new version is offered")
+@click.option("--force", is_flag=True, help="版本相同也重新安装 / reinstall even the same version")
+@click.option("--target", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="安装到此目录而非当前 Python / install into this folder instead of this Python")
+@pass_kit
+def update_cmd(kit: Kit, check: bool, force: bool, target: Path | None) -> None:
+    """从平台下载并安装新版外业工具（不需要访问其他网站）/ update the kit from the platform (nothing else is needed)."""
+    transport = kit.transport(auth=False)
+    try:
+        if check:
+            old, found = update.installed_version(), update.offer(transport)
+            same = found.version == old
+            click.echo(f"本机 / installed: {old or '—'}；平台 / offered: {found.version} (sha256 {found.sha256[:12]}…)"
+                       + (" · 已是最新 / up to date" if same else " · 可运行 fieldkit update / run fieldkit update"))
+            return
+        old, found, done = update.update(transport, target, force)
+    except update.UpdateFailed as exc:
+        raise click.ClickException(f"更新失败 / update failed: {exc.zh} / {exc.en}") from None
+    except Unreachable:
+        raise click.ClickException("无法连接服务器，请联网后重试 / cannot reach the server; try again online") from None
+    except ServerRefused as exc:
+        raise click.ClickException(f"服务器拒绝 / refused ({exc.status} {exc.code}): "
+                                   f"{exc.message_zh} / {exc.message_en}") from None
+    if not done:
+        click.echo(f"已是最新 / up to date: {old}")
+        return
+    click.echo(f"外业工具已更新 / field kit updated: {old or '—'} → {found.version}"
+               + (f"（安装到 / into {target}）" if target else "") + "；请重新启动外业工具 / restart the kit")
 
 
 @main.command()

@@ -120,6 +120,7 @@ from server import (  # noqa: E402
     cli_classify,  # noqa: F401
     cli_config,  # noqa: F401
     cli_field,  # noqa: F401
+    cli_fieldkit,  # noqa: F401
     cli_report,  # noqa: F401
     cli_results,  # noqa: F401
     cli_seed,  # noqa: F401

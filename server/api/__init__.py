@@ -16,6 +16,7 @@ from server.api.codelists.routes import blp as codelists_blp
 from server.api.devices.routes import blp as devices_blp
 from server.api.divisions.routes import blp as divisions_blp
 from server.api.events.routes import blp as events_blp
+from server.api.fieldkit.routes import blp as fieldkit_blp
 from server.api.lists.routes import blp as lists_blp
 from server.api.needs.routes import blp as needs_blp
 from server.api.results.routes import blp as results_blp
@@ -26,6 +27,7 @@ from server.api.users.routes import blp as users_blp
 
 BLUEPRINTS = [codelists_blp, results_blp, divisions_blp, sites_blp, auth_blp, users_blp, devices_blp, audit_blp,
               sync_blp, events_blp, needs_blp, lists_blp, classify_blp, result_classification_blp]
+BLUEPRINTS.append(fieldkit_blp)  # issue 8: the field kit package for `fieldkit update`
 BLUEPRINTS.append(review_blp)  # issue 7: approval of yield measurements
 
 

@@ -292,6 +292,9 @@ BUILDERS: dict[str, Callable[[Ctx], Request]] = {
     "GET /api/sync/files/<sha256>": lambda c: ("GET", f"/api/sync/files/{'0' * 64}", {}),
     "PATCH /api/sync/files/<sha256>": lambda c: ("PATCH", f"/api/sync/files/{'0' * 64}", {"data": b"x"}),
     "GET /api/sync/conflicts": lambda c: ("GET", "/api/sync/conflicts", {}),
+    # The matrix instance offers no package: open to everyone, it answers 404 (tests/e2e/test_fieldkit_update.py).
+    "GET /api/fieldkit/version · none published": lambda c: ("GET", "/api/fieldkit/version", {}),
+    "GET /api/fieldkit/package · none published": lambda c: ("GET", "/api/fieldkit/package", {}),
     "GET /api/lists": lambda c: ("GET", "/api/lists", {}),
     "GET /api/lists/<list_id> · national": lambda c: ("GET", "/api/lists/national", {}),
     "POST /api/lists/<list_id>/issues · national": lambda c: (
