@@ -38,6 +38,18 @@ def heads() -> frozenset[str]:
     return frozenset(ScriptDirectory(str(MIGRATIONS)).get_heads())
 
 
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    """Every revision this code's migrations hold."""
+    return frozenset(s.revision for s in ScriptDirectory(str(MIGRATIONS)).walk_revisions())
+
+
+def ahead_of_code(current: frozenset[str]) -> bool:
+    """The database is at revisions this code does not know: a later release has migrated it (before its code is
+    deployed, docs/operations.md "Upgrades"). Releases migrate additively only, so this code may serve on."""
+    return bool(current) and not current & known_revisions()
+
+
 def schema_revisions(connection: Connection) -> tuple[frozenset[str], frozenset[str]]:
     """(the database's revisions, the code's heads): the schema is current when the two are equal; the first is
     empty when the database was never migrated."""

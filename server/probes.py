@@ -1,8 +1,9 @@
 """Health, readiness and metrics, outside ``/api``.
 
 - ``GET /healthz``: the process answers; touches nothing else.
-- ``GET /readyz``: the database answers a query, its schema is at the Alembic head, and Redis answers when one
-  is configured; 200, or 503 in the error shape naming each failed check (zh and en).
+- ``GET /readyz``: the database answers a query, its schema is at the Alembic head (or ahead of this code: a later
+  release's additive migration, run before its code is rolled out), and Redis answers when one is configured;
+  200, or 503 in the error shape naming each failed check (zh and en).
 - ``GET /metrics``: Prometheus text. With ``METRICS_TOKEN`` set, only with ``Authorization: Bearer <token>``;
   without, only to a request from loopback that no proxy forwarded. Others get 403.
 """
@@ -17,7 +18,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from sqlalchemy import text
 
-from catalog.migrate import schema_revisions
+from catalog.migrate import ahead_of_code, schema_revisions
 from server import metrics
 from server.auth import NO_ACTOR
 from server.db import engine
@@ -44,11 +45,14 @@ def _database() -> dict[str, dict[str, Any]]:
     except Exception:
         log.warning("readiness: the database does not answer", exc_info=True)
         return {"database": _failed("数据库无法连接或查询失败", "The database does not answer a query")}
-    schema = {"ok": current == heads, "revision": sorted(current), "head": sorted(heads)}
+    ahead = current != heads and ahead_of_code(current)  # a rolling upgrade: the next release migrated first
+    schema = {"ok": current == heads or ahead, "revision": sorted(current), "head": sorted(heads)}
+    if ahead:
+        schema["ahead"] = True
     if not current:
         schema.update(_failed("数据库尚未迁移：请运行 yuanxian db upgrade",
                               "The database is not migrated: run yuanxian db upgrade"))
-    elif current != heads:
+    elif current != heads and not ahead:
         schema.update(_failed("数据库结构不是最新版本：请运行 yuanxian db upgrade",
                               "The database schema is behind the code: run yuanxian db upgrade"))
     return {"database": {"ok": True}, "schema": schema}
