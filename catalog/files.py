@@ -1,9 +1,10 @@
 """Content-addressed files (photos, GPS tracks), uploaded in chunks that resume after a drop.
 
 A file is named by the SHA-256 of its bytes. An upload appends chunks at the offset the store holds; the byte
-that completes the declared length triggers the check: the file is kept only if its hash is its name. On local
-disk under the instance folder for now (``files/ab/abcdef…``, partial uploads in ``files/partial/``); an
-S3-compatible store will implement the same :class:`FileStore` methods.
+that completes the declared length triggers the check: the file is kept only if its hash is its name. Two
+stores implement :class:`FileStore`: :class:`LocalFileStore` on local disk under the instance folder
+(``files/ab/abcdef…``, partial uploads in ``files/partial/``), and ``catalog.files_s3.S3FileStore`` in
+S3-compatible object storage, where the offset of an upload lives in the bucket, so any app server resumes it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from catalog.errors import Conflict, FieldError, ValidationFailed
 
@@ -48,12 +49,42 @@ class UploadState:
     length: int | None = None
 
 
+@dataclass
+class StoredFile:
+    """A stored file opened for reading: its size and a binary stream (close it when done)."""
+
+    size: int
+    stream: BinaryIO
+
+    def close(self) -> None:
+        self.stream.close()
+
+
 class FileStore(Protocol):
-    def state(self, sha256: str) -> UploadState: ...
+    def state(self, sha256: str) -> UploadState:
+        """How much of the file the store holds (complete: all of it, verified)."""
+        ...
 
-    def put(self, sha256: str, offset: int, data: bytes, length: int) -> UploadState: ...
+    def put(self, sha256: str, offset: int, data: bytes, length: int) -> UploadState:
+        """Append ``data`` at ``offset`` (the store's offset, else :class:`OffsetMismatch`) of a file of ``length``
+        bytes; the chunk that completes it triggers the hash check (:class:`HashMismatch` discards the upload)."""
+        ...
 
-    def path(self, sha256: str) -> Path | None: ...
+    def open(self, sha256: str) -> StoredFile | None:
+        """The complete file for reading, or None."""
+        ...
+
+
+def check_length(length: int, max_size: int) -> None:
+    if not 0 < length <= max_size:
+        raise ValidationFailed([FieldError("length", "invalid", f"文件大小须在 1 至 {max_size} 字节之间",
+                                           f"The length must be 1 to {max_size} bytes")])
+
+
+def check_chunk(offset: int, data: bytes, length: int) -> None:
+    if offset + len(data) > length:
+        raise ValidationFailed([FieldError("length", "too_long", "数据超过声明的文件大小",
+                                           "The data runs past the declared length")])
 
 
 def check_name(sha256: str) -> str:
@@ -90,19 +121,23 @@ class LocalFileStore:
         final = self._final(check_name(sha256))
         return final if final.exists() else None
 
+    def open(self, sha256: str) -> StoredFile | None:
+        final = self._final(check_name(sha256))
+        try:
+            stream = final.open("rb")
+        except FileNotFoundError:
+            return None
+        return StoredFile(os.fstat(stream.fileno()).st_size, stream)
+
     def put(self, sha256: str, offset: int, data: bytes, length: int) -> UploadState:
         """Append ``data`` at ``offset`` of a file of ``length`` bytes; verify and keep it when complete."""
         now = self.state(sha256)
         if now.complete:
             return now  # a known file is not sent again; a repeated last chunk changes nothing
-        if not 0 < length <= self.max_size:
-            raise ValidationFailed([FieldError("length", "invalid", f"文件大小须在 1 至 {self.max_size} 字节之间",
-                                               f"The length must be 1 to {self.max_size} bytes")])
+        check_length(length, self.max_size)
         if offset != now.offset:
             raise OffsetMismatch(now.offset)
-        if offset + len(data) > length:
-            raise ValidationFailed([FieldError("length", "too_long", "数据超过声明的文件大小",
-                                               "The data runs past the declared length")])
+        check_chunk(offset, data, length)
         partial = self._partial(sha256)
         partial.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT, 0o644)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,13 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_CHUNK_MAX": 1024 * 1024,           # bytes per file chunk (kits send 64-256 KiB)
     "SYNC_FILE_MAX": 64 * 1024 * 1024,       # bytes per photo or track
     "SYNC_FILES_DIR": None,                  # None: <instance>/files
+    # Attachments in S3-compatible object storage (server.storage): used when S3_BUCKET is set
+    "S3_BUCKET": None,
+    "S3_PREFIX": "",                         # key prefix inside the bucket, "" or ending in "/"
+    "S3_ENDPOINT_URL": None,                 # None: AWS S3; MinIO, Ceph, OSS, COS...: their URL
+    "S3_REGION": None,                       # None: us-east-1
+    "S3_ACCESS_KEY_ID": None,                # None: boto3's chain (AWS_ACCESS_KEY_ID..., a profile, a role)
+    "S3_SECRET_ACCESS_KEY": None,
     # Observability (server.logs, server.probes, server.metrics)
     "LOG_FORMAT": "json",                    # json: one object a line; text: for development
     "LOG_LEVEL": "INFO",
@@ -44,6 +52,9 @@ MAX_PROXIES = 5          # YUANXIAN_PROXIES: trusted proxy hops
 MAX_WORKERS = 64         # YUANXIAN_WORKERS may say at most this
 WORKERS_CAP = 12         # the default 2 x cores + 1 stops here
 DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+S3_SETTINGS = ("S3_BUCKET", "S3_PREFIX", "S3_ENDPOINT_URL", "S3_REGION", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")  # S3's rules for new buckets
+REGION_NAME = re.compile(r"^[a-z0-9-]{2,40}$")
 
 # Settings read from the environment, with what each means (documented in README; a test checks).
 ENV_SETTINGS: dict[str, str] = {
@@ -57,6 +68,13 @@ ENV_SETTINGS: dict[str, str] = {
     "YUANXIAN_ENV": "production or development (default); production: `config check` is strict",
     "REDIS_URL": "redis:// or rediss:// URL: the sign-in limit is counted there, shared by every app server",
     "YUANXIAN_PROXIES": "how many trusted reverse proxies set X-Forwarded-For/-Proto/-Host (0-5, default 0)",
+    "S3_BUCKET": "set: attachments (photos, tracks) in this S3-compatible bucket, shared by every app server; "
+                 "unset: on local disk in the instance folder",
+    "S3_PREFIX": "key prefix inside the bucket (e.g. yuanxian/); default none",
+    "S3_ENDPOINT_URL": "the object storage's URL (MinIO, Ceph, a cloud's S3-compatible service); unset: AWS S3",
+    "S3_REGION": "the bucket's region; default us-east-1",
+    "S3_ACCESS_KEY_ID": "access key of the object storage; unset: boto3's chain (AWS_ACCESS_KEY_ID, a profile, a role)",
+    "S3_SECRET_ACCESS_KEY": "the secret of S3_ACCESS_KEY_ID",
     "YUANXIAN_WORKERS": f"gunicorn workers of `serve --production` (1-{MAX_WORKERS}); default 2 x cores + 1, "
                         f"at most {WORKERS_CAP}",
 }
@@ -72,9 +90,18 @@ def from_environment() -> dict[str, Any]:
             out[key] = os.environ[key]
     if os.environ.get("REDIS_URL"):
         out["REDIS_URL"] = out["RATELIMIT_STORAGE_URI"] = os.environ["REDIS_URL"]
+    out.update(s3_settings())
     proxies = _int_setting("YUANXIAN_PROXIES", 0, MAX_PROXIES)
     if isinstance(proxies, int):
         out["PROXIES"] = proxies
+    return out
+
+
+def s3_settings() -> dict[str, str]:
+    """The S3_* settings that are set (S3_PREFIX made to end in "/")."""
+    out = {key: os.environ[key].strip() for key in S3_SETTINGS if os.environ.get(key, "").strip()}
+    if out.get("S3_PREFIX") and not out["S3_PREFIX"].endswith("/"):
+        out["S3_PREFIX"] += "/"
     return out
 
 
@@ -177,6 +204,8 @@ def check(production: bool | None = None) -> list[Finding]:
             "not set: failed sign-ins are counted per process, so several workers or servers loosen the limit",
             fatal=False)
 
+    out.extend(check_s3())
+
     for name, low, high in (("YUANXIAN_PROXIES", 0, MAX_PROXIES), ("YUANXIAN_WORKERS", 1, MAX_WORKERS)):
         if isinstance(_int_setting(name, low, high), str):
             bad(name, f"应为 {low} 到 {high} 之间的整数，而不是 {env[name].strip()!r}",
@@ -195,6 +224,47 @@ def check(production: bool | None = None) -> list[Finding]:
     elif not multiproc and production and workers() > 1:
         bad("PROMETHEUS_MULTIPROC_DIR", "未设置：多个工作进程时 /metrics 只显示答复它的那个进程",
             "not set: with several workers /metrics shows only the worker that answers it", fatal=False)
+    return out
+
+
+def check_s3() -> list[Finding]:
+    """The S3_* settings: well formed, complete, and (when they are) the bucket answers and takes an object."""
+    s3 = s3_settings()
+    out: list[Finding] = []
+
+    def bad(setting: str, zh: str, en: str) -> None:
+        out.append(Finding(setting, zh, en))
+
+    bucket = s3.get("S3_BUCKET")
+    if not bucket:
+        for name in sorted(set(s3) - {"S3_BUCKET"}):
+            bad(name, "已设置但 S3_BUCKET 未设置：附件仍存于本地磁盘",
+                "set, but S3_BUCKET is not: attachments stay on local disk")
+        return out
+    if not BUCKET_NAME.match(bucket) or ".." in bucket:
+        bad("S3_BUCKET", f"{bucket!r} 不是有效的存储桶名（3–63 个小写字母、数字、点或连字符）",
+            f"{bucket!r} is not a valid bucket name (3-63 lowercase letters, digits, dots or hyphens)")
+    prefix = s3.get("S3_PREFIX", "")
+    if prefix.startswith("/") or ".." in prefix or len(prefix) > 200 or any(ord(c) < 32 for c in prefix):
+        bad("S3_PREFIX", f"{prefix!r} 不能以 / 开头、不能含 .. 或控制字符，至多 200 个字符",
+            f"{prefix!r} must not start with /, hold .. or control characters, and has at most 200 characters")
+    endpoint = s3.get("S3_ENDPOINT_URL")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            bad("S3_ENDPOINT_URL", f"{endpoint!r} 应为 http(s)://主机[:端口]", f"{endpoint!r} must be http(s)://host[:port]")
+    region = s3.get("S3_REGION")
+    if region and not REGION_NAME.match(region):
+        bad("S3_REGION", f"{region!r} 不是区域名（例：cn-north-1）",
+            f"{region!r} is not a region name (e.g. cn-north-1)")
+    if bool(s3.get("S3_ACCESS_KEY_ID")) != bool(s3.get("S3_SECRET_ACCESS_KEY")):
+        missing = "S3_SECRET_ACCESS_KEY" if s3.get("S3_ACCESS_KEY_ID") else "S3_ACCESS_KEY_ID"
+        bad(missing, "与另一项凭据须同时设置", "must be set together with the other half of the credentials")
+    if not out:  # well formed: ask the bucket itself
+        from server.storage import probe
+
+        for setting, zh, en in probe(s3):
+            bad(setting, zh, en)
     return out
 
 

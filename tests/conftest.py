@@ -183,3 +183,52 @@ class ClientAs:
 @pytest.fixture
 def as_role(client, accounts):  # type: ignore[no-untyped-def]
     return lambda role: ClientAs(client, accounts[role])
+
+
+# -- object storage: moto's S3-compatible server, a real HTTP process --------------------------------------------
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's S3 server (``moto_server``) as a process of its own on a free port; its URL."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1",
+                                 "-p", str(port)], stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "moto_server did not answer within 30 s"
+            time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_settings(s3_endpoint: str) -> Iterator[dict[str, str]]:
+    """The S3_* settings of a fresh bucket on the moto server (emptied and removed after the test)."""
+    from server.storage import s3_client
+
+    settings = {"S3_ENDPOINT_URL": s3_endpoint, "S3_BUCKET": f"yx-{uuid.uuid4().hex[:12]}", "S3_PREFIX": "photos/",
+                "S3_REGION": "us-east-1", "S3_ACCESS_KEY_ID": "test", "S3_SECRET_ACCESS_KEY": "test-secret"}
+    client = s3_client(settings)
+    client.create_bucket(Bucket=settings["S3_BUCKET"])
+    yield settings
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=settings["S3_BUCKET"]):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=settings["S3_BUCKET"], Delete={"Objects": keys})
+    client.delete_bucket(Bucket=settings["S3_BUCKET"])
+    client.close()

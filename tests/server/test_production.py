@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,10 +21,11 @@ from flask import request, url_for
 from server import config as cfg
 from server import create_app
 from server.cli import main
+from tests.redis_server import REDIS_URL, ensure_redis
 from tests.server.test_cli_serve import free_port
 
 SETTINGS = ("DATABASE_URL", "SECRET_KEY", "YUANXIAN_ENV", "REDIS_URL", "YUANXIAN_PROXIES", "YUANXIAN_WORKERS",
-            "LOG_FORMAT", "LOG_LEVEL", "PROMETHEUS_MULTIPROC_DIR")
+            "LOG_FORMAT", "LOG_LEVEL", "PROMETHEUS_MULTIPROC_DIR", *cfg.S3_SETTINGS)
 GOOD_SECRET = "a" * 24 + uuid.uuid4().hex  # 56 characters
 CLI = Path(sys.executable).with_name("yuanxian")
 
@@ -209,31 +209,11 @@ def test_proxies_1__sign_in_limit_counts_per_client_address(proxied_app) -> None
 
 # -- the sign-in limit through Redis, across app processes ---------------------------------------------------
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """Redis at 127.0.0.1:6379, started here when it is down (skip only when redis-server is not installed)."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        server = shutil.which("redis-server")
-        if server is None:
-            pytest.skip("redis-server is not installed and no Redis answers at 127.0.0.1:6379")
-        subprocess.run([server, "--daemonize", "yes", "--port", "6379", "--save", "", "--appendonly", "no"],
-                       check=True, capture_output=True)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not answer within 10 s"
-                time.sleep(0.2)
+    client = ensure_redis(REDIS_URL)
     yield REDIS_URL
     client.close()
 

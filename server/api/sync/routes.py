@@ -6,19 +6,19 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
-from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, jsonify, request, send_file
+from flask import Response, current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.wsgi import wrap_file
 
 from catalog.errors import CatalogError, FieldError, NotFound, ValidationFailed
 from catalog.field import Photo
-from catalog.files import LocalFileStore, OffsetMismatch, UploadState, check_name
+from catalog.files import OffsetMismatch, UploadState, check_name
 from catalog.sync_server import conflict_dict, device_counties, ensure_backfilled, open_conflicts, server_state
 from server import metrics
 from server.api.sync.protocol import pull_page, push_batch
@@ -26,6 +26,7 @@ from server.api.sync.schemas import PullArgsSchema
 from server.auth import Unauthorized, current_actor
 from server.db import db_session
 from server.errors import TooLarge, UpdateRequired, error_body
+from server.storage import file_store
 from sync.wire import (
     HEADER_PROTOCOL,
     HEADER_SCHEMA,
@@ -159,12 +160,6 @@ def sync_push() -> dict[str, Any]:
     return {"epoch": server_state(session).epoch, "answers": [a.to_json() for a in answers]}
 
 
-def _store() -> LocalFileStore:
-    config = current_app.config
-    root = config.get("SYNC_FILES_DIR") or str(Path(current_app.instance_path) / "files")
-    return LocalFileStore(Path(root), int(config["SYNC_FILE_MAX"]))
-
-
 def _upload_headers(resp: Response, state: UploadState) -> Response:
     resp.headers[HEADER_UPLOAD_OFFSET] = str(state.offset)
     resp.headers[HEADER_UPLOAD_COMPLETE] = "1" if state.complete else "0"
@@ -185,7 +180,7 @@ def _header_int(name: str) -> int:
 class SyncFile(MethodView):
     def head(self, sha256: str) -> Response:
         """服务器已收到的字节数 / How many bytes of the file the server holds"""
-        return _upload_headers(Response(status=200), _store().state(check_name(sha256)))
+        return _upload_headers(Response(status=200), file_store().state(check_name(sha256)))
 
     @blp.response(200)
     def patch(self, sha256: str) -> Response:
@@ -198,7 +193,7 @@ class SyncFile(MethodView):
         data = request.get_data(cache=False)
         if len(data) > cap:
             raise TooLarge(en=f"A chunk is at most {cap} bytes", zh="分段过大", limit=cap)
-        store = _store()
+        store = file_store()
         known = store.state(sha256).complete  # a repeated last chunk of a stored file is not counted again
         state = store.put(sha256, offset, data, length)
         metrics.count_upload(0 if known else len(data))
@@ -209,10 +204,18 @@ class SyncFile(MethodView):
         check_name(sha256)
         photo = db_session().scalar(select(Photo).where(
             Photo.sha256 == sha256, Photo.county_code.in_(device_counties(current_actor()))).limit(1))
-        path = _store().path(sha256) if photo is not None else None
-        if path is None:
+        stored = file_store().open(sha256) if photo is not None else None
+        if photo is None or stored is None:
             raise NotFound(en=f"No file {sha256}", zh="文件不存在")
-        return send_file(path, mimetype=photo.mime if photo else None, max_age=86400, conditional=True)
+        # From the store (local disk or the bucket), streamed; the name is the content, so it is the ETag.
+        resp = Response(wrap_file(request.environ, stored.stream), mimetype=photo.mime or "application/octet-stream",
+                        direct_passthrough=True)
+        resp.content_length = stored.size
+        resp.set_etag(sha256)
+        resp.cache_control.public = True
+        resp.cache_control.max_age = 86400
+        resp.make_conditional(request, accept_ranges=True, complete_length=stored.size)  # 304, 206 (in place)
+        return resp
 
 
 @blp.route("/conflicts", methods=["GET"])
