@@ -19,6 +19,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/yuanxian db upgrade
 	$(VENV)/bin/yuanxian seed demo --if-empty
+	$(VENV)/bin/yuanxian fieldkit show >/dev/null 2>&1 || $(VENV)/bin/yuanxian fieldkit build   # the kit package for fieldkit update
 	$(VENV)/bin/yuanxian serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
