@@ -91,6 +91,21 @@ def _field(session: Session, opts: DemoOptions) -> str:
 DEMO_STEPS.append(SeedStep("field", _field))
 
 
+def _review(session: Session, opts: DemoOptions) -> str:
+    from catalog.demo_review import seed_review
+    from catalog.field import LEVELS, REVIEW_STATES
+
+    r = seed_review(session, opts.seed)
+    names = {"county": "县级", "city": "市级", "province": "省级", "ministry": "部级",
+             "pending": "待审核", "approved": "已审核", "rejected": "已退回"}
+    parts = [f"{names[lv]}{names[st]} {r.by_level_state[f'{lv}/{st}']}" for lv in LEVELS
+             for st in REVIEW_STATES if r.by_level_state.get(f"{lv}/{st}")]
+    return "测产审核 / yield review: " + "、".join(parts)
+
+
+DEMO_STEPS.append(SeedStep("review", _review))  # after "field": decides its measurements
+
+
 def _lists(session: Session, opts: DemoOptions) -> str:
     from catalog.demo_lists import seed_lists
 
