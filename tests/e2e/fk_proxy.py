@@ -8,6 +8,9 @@ Faults (chosen per connection by a seeded ``random.Random`` with the given weigh
 - ``drop_mid``: forward, then send only part of the answer and close;
 - ``delay``: wait ``delay_s`` before forwarding;
 - ``captive``: answer ``200 OK`` with an HTML login page, as a captive portal does.
+
+Given several upstream ports it is also a round-robin load balancer: each connection goes to the next one in
+turn (``upstreams`` counts the requests each one got).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 
 FAULTS = ("drop_before", "drop_after", "drop_mid", "delay", "captive")
 PORTAL = (b"<html><head><title>\xe7\x99\xbb\xe5\xbd\x95 WiFi</title></head><body>\xe8\xaf\xb7\xe7\x99\xbb\xe5\xbd\x95"
@@ -56,9 +60,12 @@ def _closing(answer: bytes) -> bytes:
 
 
 class FaultProxy:
-    def __init__(self, target_port: int, *, seed: int = 0, rate: float = 0.0, delay_s: float = 0.05,
-                 faults: tuple[str, ...] = FAULTS) -> None:
-        self.target_port, self.rate, self.delay_s, self.faults = target_port, rate, delay_s, faults
+    def __init__(self, target_port: int | Sequence[int], *, seed: int = 0, rate: float = 0.0,
+                 delay_s: float = 0.05, faults: tuple[str, ...] = FAULTS) -> None:
+        self.targets = [target_port] if isinstance(target_port, int) else list(target_port)
+        self.rate, self.delay_s, self.faults = rate, delay_s, faults
+        self.upstreams: Counter[int] = Counter()
+        self._turn = 0
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.seen: Counter[str] = Counter()
@@ -79,6 +86,13 @@ class FaultProxy:
             fault = self.rng.choice(self.faults) if self.rng.random() < self.rate else None
             self.seen[fault or "none"] += 1
             return fault
+
+    def _next_upstream(self) -> int:
+        with self.lock:
+            port = self.targets[self._turn % len(self.targets)]
+            self._turn += 1
+            self.upstreams[port] += 1
+            return port
 
     def _serve(self) -> None:
         while not self._stop:
@@ -103,7 +117,7 @@ class FaultProxy:
                     return
                 if fault == "delay":
                     time.sleep(self.delay_s)
-                with socket.create_connection(("127.0.0.1", self.target_port), timeout=30) as up:
+                with socket.create_connection(("127.0.0.1", self._next_upstream()), timeout=30) as up:
                     up.sendall(request)
                     parts = []
                     while chunk := up.recv(65536):

@@ -34,6 +34,7 @@ class Kit:
     created: dict[str, str] = field(default_factory=dict)             # id -> type
     last: dict[tuple[str, str], Any] = field(default_factory=dict)    # (id, field) -> last value given
     deleted: set[str] = field(default_factory=set)
+    photos: dict[str, tuple[str, str]] = field(default_factory=dict)  # photo id -> (plot id, sha256)
 
     @classmethod
     def make(cls, name: str, path: Path, transport: Transport) -> Kit:
@@ -64,6 +65,15 @@ class Kit:
             rid = y.id  # type: ignore[attr-defined]
         self.created[rid] = "yield"
         return str(rid)
+
+    def add_photo(self, plot_id: str, source: Path) -> str:
+        """A photo of the plot from the file ``source``, kept content-addressed beside the kit's database."""
+        with self.store.session() as s:
+            photo = records.add_photo(s, self.store.path.parent / f"{self.name}-files", plot_id, source,
+                                      author=self.name)
+            rid, sha = str(photo.id), str(photo.sha256)
+        self.photos[rid] = (plot_id, sha)
+        return rid
 
     def edit(self, type_: str, rid: str, **changes: Any) -> bool:
         try:
