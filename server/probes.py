@@ -2,8 +2,9 @@
 
 - ``GET /healthz``: the process answers; touches nothing else.
 - ``GET /readyz``: the database answers a query, its schema is at the Alembic head (or ahead of this code: a later
-  release's additive migration, run before its code is rolled out), and Redis answers when one is configured;
-  200, or 503 in the error shape naming each failed check (zh and en).
+  release's additive migration, run before its code is rolled out), Redis answers when one is configured, and
+  so does the object storage's bucket (``S3_BUCKET``); 200, or 503 in the error shape naming each failed check
+  (zh and en).
 - ``GET /metrics``: Prometheus text. With ``METRICS_TOKEN`` set, only with ``Authorization: Bearer <token>``;
   without, only to a request from loopback that no proxy forwarded. Others get 403.
 """
@@ -83,12 +84,23 @@ def _redis(url: str) -> dict[str, Any]:
     return {"ok": True}
 
 
+def _storage() -> dict[str, Any]:
+    from server.storage import bucket_answers
+
+    if not bucket_answers(current_app._get_current_object()):  # type: ignore[attr-defined]
+        bucket = current_app.config["S3_BUCKET"]
+        return _failed(f"对象存储的存储桶 {bucket} 无法访问", f"The object storage's bucket {bucket} does not answer")
+    return {"ok": True}
+
+
 @bp.get("/readyz")
 def readyz() -> Response:
     checks = _database()
     url = redis_url()
     if url:
         checks["redis"] = _redis(url)
+    if current_app.config.get("S3_BUCKET"):
+        checks["storage"] = _storage()
     failed = [name for name, check in checks.items() if not check["ok"]]
     if not failed:
         return jsonify({"status": "ready", "checks": checks})

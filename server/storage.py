@@ -4,6 +4,7 @@ thread-safe)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ from catalog.files import FileStore, LocalFileStore
 
 CONNECT_TIMEOUT = 5   # seconds to reach the object storage
 READ_TIMEOUT = 30
-PROBE_TIMEOUT = 3     # `config check`: a bucket that does not answer in this long is reported
+PROBE_TIMEOUT = 3     # `config check`, /readyz: a bucket that does not answer in this long is reported
+
+log = logging.getLogger(__name__)
 
 
 def s3_client(settings: Mapping[str, Any], *, timeout: float | None = None, attempts: int = 3) -> Any:
@@ -52,6 +55,21 @@ def file_store(app: Flask | None = None) -> FileStore:
     if store is None:
         store = app.extensions["yx_files"] = build_store(app.config, app.instance_path)
     return store  # type: ignore[no-any-return]
+
+
+def bucket_answers(app: Flask) -> bool:
+    """The readiness check: a HEAD of the bucket, with short timeouts and no retries (its own client)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = app.extensions.get("yx_files_probe")
+    if client is None:
+        client = app.extensions["yx_files_probe"] = s3_client(app.config, timeout=PROBE_TIMEOUT, attempts=1)
+    try:
+        client.head_bucket(Bucket=app.config["S3_BUCKET"])
+    except (BotoCoreError, ClientError):
+        log.warning("readiness: the object storage does not answer", exc_info=True)
+        return False
+    return True
 
 
 def probe(settings: Mapping[str, Any]) -> list[tuple[str, str, str]]:

@@ -130,3 +130,21 @@ def test_sync_files__upload_with_drops_and_download__through_the_bucket_only(db_
         s3.close()
         app.extensions["yx_files"].client.close()
         app.extensions["yx_engine"].dispose()
+
+
+def test_readyz__the_bucket_answers_or_503_names_the_storage(sqlite_url, tmp_path, s3_settings):
+    def ready(settings: dict[str, str]) -> tuple[int, dict]:  # type: ignore[type-arg]
+        app = create_app({"TESTING": True, "DATABASE_URL": sqlite_url, "SECRET_KEY": "test",
+                          "INSTANCE_PATH": str(tmp_path / "instance"), **settings})
+        try:
+            resp = app.test_client().get("/readyz")
+            return resp.status_code, resp.get_json()
+        finally:
+            app.extensions["yx_files_probe"].close()
+            app.extensions["yx_engine"].dispose()
+
+    status, body = ready(s3_settings)
+    assert status == 200 and body["checks"]["storage"] == {"ok": True}
+    status, body = ready({**s3_settings, "S3_BUCKET": "yx-gone"})
+    assert status == 503 and body["error"]["details"]["checks"]["storage"]["ok"] is False
+    assert "bucket yx-gone does not answer" in body["error"]["message"]["en"]
