@@ -54,6 +54,10 @@ the kit lacks after its first sync.
     .venv/bin/python bench/sync_bench.py --quick          # small sizes; the link runs on the first engine only
     .venv/bin/python bench/sync_bench.py --engines sqlite --no-throughput
     .venv/bin/python bench/sync_bench.py --engines postgis --no-link     # the throughput run alone
+    .venv/bin/python bench/sync_bench.py --engines postgis --no-link --profile /tmp/prof  # where the CPU goes
+
+``--profile DIR`` writes cProfile statistics timed in thread CPU time (``pstats``-readable): ``server-PID.prof``
+per server process (every request summed) and ``kit-N.prof`` per kit's push; profiling slows everything down.
 
 The server processes load the county index (``gis.county_index``, 1–2 s) when they start, as each would on its
 first plot; that is not counted as a sync's time.
@@ -362,13 +366,47 @@ def serve_worker(argv: list[str]) -> None:
     ap.add_argument("--fd", type=int, required=True)
     ap.add_argument("--db", required=True)
     ap.add_argument("--instance", required=True)
+    ap.add_argument("--profile", help="write the cProfile statistics of every request here on SIGTERM")
     args = ap.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     import gis
 
     gis.county_index()  # loaded once per process (1–2 s) on the first plot it checks: not a sync's cost
     app = create_app({"DATABASE_URL": args.db, "INSTANCE_PATH": args.instance, "SECRET_KEY": uuid.uuid4().hex})
-    make_server("127.0.0.1", 0, app, threaded=True, fd=args.fd).serve_forever()
+    wsgi: Any = app
+    if args.profile:
+        wsgi = _profiled(app, Path(args.profile) / f"server-{os.getpid()}.prof")
+    make_server("127.0.0.1", 0, wsgi, threaded=True, fd=args.fd).serve_forever()
+
+
+def _profiled(app: Any, out: Path) -> Any:
+    """``app`` with each request profiled in its own thread (cProfile sees one thread), all summed into ``out``
+    when the process is told to stop."""
+    import cProfile
+    import pstats
+    import signal
+
+    lock = threading.Lock()
+    total: list[pstats.Stats] = []
+
+    def wsgi(environ: Any, start_response: Any) -> Any:
+        prof = cProfile.Profile(time.thread_time)  # CPU of this thread, not the time it waits for others
+        body = prof.runcall(lambda: list(app(environ, start_response)))
+        with lock:
+            if total:
+                total[0].add(prof)
+            else:
+                total.append(pstats.Stats(prof))
+        return body
+
+    def stop(_sig: int, _frame: Any) -> None:
+        with lock:
+            if total:
+                total[0].dump_stats(out)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    return wsgi
 
 
 def proc_cpu_s(pid: int) -> float | None:
@@ -395,7 +433,7 @@ def pg_backends_cpu(url: str) -> dict[int, float]:
 class Servers:
     """``workers`` server processes accepting on one socket of 127.0.0.1 (the kernel spreads the connections)."""
 
-    def __init__(self, db_url: str, instance: Path, workers: int) -> None:
+    def __init__(self, db_url: str, instance: Path, workers: int, profile: Path | None = None) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0), backlog=256)
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -406,7 +444,8 @@ class Servers:
         with self.log.open("ab") as log:
             self.procs = [subprocess.Popen(
                 [sys.executable, str(Path(__file__).resolve()), "--serve-worker", "--fd", str(fd), "--db", db_url,
-                 "--instance", str(instance)], pass_fds=(fd,), stdout=log, stderr=log) for _ in range(workers)]
+                 "--instance", str(instance), *(["--profile", str(profile)] if profile else [])],
+                pass_fds=(fd,), stdout=log, stderr=log) for _ in range(workers)]
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -885,8 +924,8 @@ def scope_missing(url: str, store: Any) -> int:
 # --- throughput --------------------------------------------------------------------------------------------------
 
 
-def throughput(url: str, servers: Servers, tmp: Path, *, kits: int, per_kit: int, batch: int, seed: int
-               ) -> dict[str, Any]:
+def throughput(url: str, servers: Servers, tmp: Path, *, kits: int, per_kit: int, batch: int, seed: int,
+               profile: Path | None = None) -> dict[str, Any]:
     """``kits`` kits of as many counties push ``per_kit`` mutations each at once, on loopback."""
     from catalog.db import make_engine
     from catalog.demo_plots import COUNTIES
@@ -926,7 +965,14 @@ def throughput(url: str, servers: Servers, tmp: Path, *, kits: int, per_kit: int
         try:
             client = SyncClient(transport, stores[i], batch=batch)
             start.wait()
-            report = client.push()
+            if profile:
+                import cProfile
+
+                prof = cProfile.Profile(time.thread_time)
+                report = prof.runcall(client.push)
+                prof.dump_stats(profile / f"kit-{i}.prof")
+            else:
+                report = client.push()
             done[i] = (time.perf_counter(), report.pushed, report.answers)
         except BaseException as exc:  # reported after the run
             errors.append(exc)
@@ -1001,7 +1047,10 @@ def run_engine(name: str, url: str, tmp: Path, sizes: Sizes, spec: LinkSpec, arg
                              other_per_county=sizes.other_per_county, seed=args.seed)
         out["seeded"] = asdict(seeded)
         make_agent(url, "bench_agent", COUNTY)
-    servers = Servers(url, instance, args.workers)
+    profile = Path(args.profile).resolve() if args.profile else None
+    if profile:
+        profile.mkdir(parents=True, exist_ok=True)
+    servers = Servers(url, instance, args.workers, profile)
     stores: list[Any] = []
     try:
         if do_link:
@@ -1035,7 +1084,7 @@ def run_engine(name: str, url: str, tmp: Path, sizes: Sizes, spec: LinkSpec, arg
         if do_throughput:
             log(f"throughput: {sizes.kits} kits × {sizes.kit_mutations} mutations, batches of {sizes.batch} …")
             out["throughput"] = throughput(url, servers, tmp / "tp", kits=sizes.kits, per_kit=sizes.kit_mutations,
-                                           batch=sizes.batch, seed=args.seed)
+                                           batch=sizes.batch, seed=args.seed, profile=profile)
     finally:
         for st in stores:
             st.close()
@@ -1200,6 +1249,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--no-check", action="store_true", help="skip the real-time check of the virtual clock")
     ap.add_argument("--no-throughput", action="store_true")
     ap.add_argument("--no-link", action="store_true", help="skip the runs over the link (and the check)")
+    ap.add_argument("--profile", help="a folder for cProfile statistics of the server processes (server-PID.prof) "
+                    "and of each kit's push (kit-N.prof); profiling slows everything down")
     args = ap.parse_args(argv)
     if args.quick:
         sizes = Sizes(300, 50, 200, 20, 60, 5, args.photo_kb * 1024, args.kits, 20, args.batch, 1, 1, 0)

@@ -25,6 +25,8 @@ from catalog.db import Base, new_id, timestamp, utcnow
 from catalog.errors import FieldError, Forbidden, ValidationFailed
 
 ACTOR_KEY = "yx_actor"
+# A list here (``catalog.deferred_logs``): the entries of each flush wait in it, written with the batch's.
+DEFERRED_AUDIT = "yx_audit_deferred"
 REDACTED = {"password_hash", "secret_hash"}
 # Bookkeeping that changes on reads (a token's last use): not a write anybody needs to review.
 UNAUDITED_COLUMNS = {"last_used_at"}
@@ -143,7 +145,12 @@ def _record(session: Session, _flush_context: Any) -> None:
         rows.append({"id": new_id(), "at": utcnow(), "actor": actor.name, "actor_id": actor.user_id,
                      "channel": actor.channel, "action": action, "entity": table, "entity_id": _identity(obj),
                      "scope_code": _scope_of(obj), "before": before or None, "after": after or None})
-    if rows:
+    if not rows:
+        return
+    deferred = session.info.get(DEFERRED_AUDIT)
+    if deferred is not None:
+        deferred.extend(rows)
+    else:
         session.connection().execute(insert(AuditEntry), rows)
 
 

@@ -179,6 +179,8 @@ class Entry:
 SCOPE_KEYS: dict[type, tuple[str, ...]] = {Synced: ("county_code",), Result: ("state", "source", "source_province"),
                                           Site: ("province_code",)}
 OLD_KEY = "yx_changelog_old"
+# A list here (``catalog.deferred_logs``): the entries of each flush wait in it, written with the batch's.
+DEFERRED_LOG = "yx_changelog_deferred"
 
 
 def _scope_keys(obj: Any) -> tuple[str, ...]:
@@ -314,7 +316,12 @@ def _bind(name: str) -> Any:
 
 @event.listens_for(Session, "after_flush")
 def _log_changes(session: Session, _ctx: Any) -> None:
-    write(session, entries_of_flush(session))
+    entries = entries_of_flush(session)
+    deferred = session.info.get(DEFERRED_LOG)
+    if deferred is not None:
+        deferred.extend(entries)
+    else:
+        write(session, entries)
 
 
 # --- reading the log -----------------------------------------------------------------------------------------

@@ -418,10 +418,11 @@ def plot_flags(session: Session, plot_id: str, boundary: BaseGeometry | None, co
 
 
 def apply_plot(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None,
-               settings: FieldSettings = DEFAULT_SETTINGS) -> Applied[DemoPlot]:
+               settings: FieldSettings = DEFAULT_SETTINGS, new: bool = False) -> Applied[DemoPlot]:
     """Create the plot ``record_id`` (a new id when None) or edit it with the given fields; raises
-    ValidationFailed, NotFound (unreadable), Forbidden (readable, not writable) or Conflict (deleted)."""
-    current = _existing(session, actor, DemoPlot, "plot", record_id)
+    ValidationFailed, NotFound (unreadable), Forbidden (readable, not writable) or Conflict (deleted).
+    ``new``: the caller has just looked and no record ``record_id`` exists (the lookup is skipped)."""
+    current = _existing(session, actor, DemoPlot, "plot", record_id, new)
     clean, errors = clean_plot(session, {**data, "id": record_id} if record_id else data, current is not None,
                                current=current, settings=settings)
     if errors:
@@ -461,9 +462,10 @@ def _flag_warnings(flags: Mapping[str, Any], repairs: list[str]) -> list[FieldEr
 # -------------------------------------------------------------------------------------------- shared writes
 
 
-def _existing(session: Session, actor: Actor, model: type[R], kind: str, record_id: str | None) -> R | None:
-    if record_id is None:
-        return None
+def _existing(session: Session, actor: Actor, model: type[R], kind: str, record_id: str | None,
+              new: bool = False) -> R | None:
+    if record_id is None or new:
+        return None  # a record the caller knows is absent (inserting it anyway fails on its primary key)
     record = session.get(model, record_id)
     if record is None:
         return None
@@ -546,8 +548,8 @@ def _plot_for_child(session: Session, actor: Actor, c: _Checker, current: Any) -
 
 def _apply_child(session: Session, actor: Actor, model: type[R], kind: str, data: Mapping[str, Any],
                  record_id: str | None, clean: Callable[..., tuple[dict[str, Any], list[FieldError]]],
-                 **options: Any) -> Applied[R]:
-    current = _existing(session, actor, model, kind, record_id)
+                 new: bool = False, **options: Any) -> Applied[R]:
+    current = _existing(session, actor, model, kind, record_id, new)
     partial = current is not None
     checker = _Checker(data, partial, None)
     plot = _plot_for_child(session, actor, checker, current)
@@ -771,10 +773,10 @@ def _control_yield(session: Session, plot: DemoPlot, method: str) -> float | Non
         .order_by(YieldMeasurement.measured_on.desc().nulls_last(), YieldMeasurement.created_at.desc()).limit(1))
 
 
-def apply_yield(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None
-                ) -> Applied[YieldMeasurement]:
+def apply_yield(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None,
+                new: bool = False) -> Applied[YieldMeasurement]:
     """Create or edit a yield measurement; the kit's computed yield is ignored and recomputed here."""
-    return _apply_child(session, actor, YieldMeasurement, "yield", data, record_id, clean_yield)
+    return _apply_child(session, actor, YieldMeasurement, "yield", data, record_id, clean_yield, new)
 
 
 # ------------------------------------------------------------------------------ observations, soil, photos
@@ -796,9 +798,9 @@ def clean_observation(session: Session, data: Mapping[str, Any], partial: bool =
     return c.out, c.errors
 
 
-def apply_observation(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None
-                      ) -> Applied[Observation]:
-    return _apply_child(session, actor, Observation, "observation", data, record_id, clean_observation)
+def apply_observation(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None,
+                      new: bool = False) -> Applied[Observation]:
+    return _apply_child(session, actor, Observation, "observation", data, record_id, clean_observation, new)
 
 
 def clean_soil_sample(session: Session, data: Mapping[str, Any], partial: bool = False, *,
@@ -847,9 +849,9 @@ def clean_soil_sample(session: Session, data: Mapping[str, Any], partial: bool =
     return c.out, c.errors
 
 
-def apply_soil_sample(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None
-                      ) -> Applied[SoilSample]:
-    return _apply_child(session, actor, SoilSample, "soil_sample", data, record_id, clean_soil_sample)
+def apply_soil_sample(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None,
+                      new: bool = False) -> Applied[SoilSample]:
+    return _apply_child(session, actor, SoilSample, "soil_sample", data, record_id, clean_soil_sample, new)
 
 
 def _as_time(value: Any) -> dt.datetime | None:
@@ -920,9 +922,10 @@ def clean_photo(session: Session, data: Mapping[str, Any], partial: bool = False
 
 
 def apply_photo(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None,
-                content: bytes | None = None, settings: FieldSettings = DEFAULT_SETTINGS) -> Applied[Photo]:
+                content: bytes | None = None, settings: FieldSettings = DEFAULT_SETTINGS, new: bool = False
+                ) -> Applied[Photo]:
     """Create or edit a photo record; a time or place that does not fit the plot is flagged, not refused."""
-    applied = _apply_child(session, actor, Photo, "photo", data, record_id, clean_photo, content=content,
+    applied = _apply_child(session, actor, Photo, "photo", data, record_id, clean_photo, new, content=content,
                            settings=settings)
     flags = getattr(applied.record, "flags", None) or {}
     if flags:

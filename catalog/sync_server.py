@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ from catalog.access import Actor
 from catalog.changelog import ChangeLog
 from catalog.codelists import Code, CodeList
 from catalog.db import Base, UTCDateTime, is_postgres, new_id, timestamp
+from catalog.deferred_logs import Pending, deferred_logs
 from catalog.errors import CatalogError, Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from catalog.field import SYNCED_MODELS, DemoPlot, Synced
 from catalog.privacy import contact_phone
@@ -300,9 +302,10 @@ def _upsert(actor: Actor, scopes: set[str], row: ChangeLog, obj: Any, codes: Map
 # normalise(session, actor, record, wire fields) → the fields as the server would store them (to compare with the
 # record before merging); raises ValidationFailed.
 Normalise = Callable[[Session, Actor, Synced, dict[str, Any]], dict[str, Any]]
-# write(session, actor, record id, wire fields) → the record created or edited (only the given fields), flushed;
-# raises ValidationFailed, NotFound (unreadable), Forbidden (not writable).
-Write = Callable[[Session, Actor, str, dict[str, Any]], Synced]
+# write(session, actor, record id, wire fields, new) → the record created or edited (only the given fields),
+# flushed; raises ValidationFailed, NotFound (unreadable), Forbidden (not writable). ``new``: the batch's locking
+# read found no such record, so the writer need not look again.
+Write = Callable[[Session, Actor, str, dict[str, Any], bool], Synced]
 Rules = Mapping[str, tuple[Normalise, Write]]
 
 _CLEAN: dict[str, Callable[..., tuple[dict[str, Any], list[FieldError]]]] = {
@@ -327,8 +330,9 @@ def _normaliser(kind: str) -> Normalise:
 
 
 def _writer(kind: str) -> Write:
-    def write(session: Session, actor: Actor, rid: str, fields: dict[str, Any]) -> Synced:
-        applied: field_rules.Applied[Synced] = field_rules.APPLY[kind](session, actor, fields, record_id=rid)
+    def write(session: Session, actor: Actor, rid: str, fields: dict[str, Any], new: bool) -> Synced:
+        applied: field_rules.Applied[Synced] = field_rules.APPLY[kind](session, actor, fields, record_id=rid,
+                                                                       new=new)
         return applied.record
 
     return write
@@ -381,6 +385,20 @@ class _Batch:
     schemas: tuple[int, int]
     records: dict[tuple[str, str], Synced] = field(default_factory=dict)
     conflicts: int = 0
+    pending: Pending | None = None  # the batch's audit entries and change-log rows, written at its end
+    careful: bool = False  # every mutation in a savepoint (see push)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """One mutation's writes: all or nothing, their audit entries and log rows with them."""
+        mark = self.pending.mark() if self.pending is not None else None
+        try:
+            with self.session.begin_nested():
+                yield
+        except BaseException:
+            if self.pending is not None and mark is not None:
+                self.pending.drop_after(mark)
+            raise
 
 
 def _answer(status: str, **values: Any) -> dict[str, Any]:
@@ -418,9 +436,29 @@ def push(session: Session, actor: Actor, mutations: Sequence[MutationLike], merg
          schemas: tuple[int, int] = (1, 1), rules: Rules | None = None) -> list[dict[str, Any]]:
     """Apply a batch: one answer per mutation, in order. Writes the answers (``AppliedMutation``) in one statement
     at the end; two requests applying the same mutation at once make the later one fail there as a whole
-    (IntegrityError) — the caller rolls back and calls again, and then gets ``duplicate`` answers."""
+    (IntegrityError) — the caller rolls back and calls again, and then gets ``duplicate`` answers. The audit
+    entries and change-log rows of the whole batch are written together at the end (``catalog.deferred_logs``):
+    a mutation rolled back to its savepoint leaves none.
+
+    A new record is checked in full before its one write (a single flush), so it goes without a savepoint of its
+    own; if that write still fails in the database (a record of the same id committed meanwhile), the transaction
+    is aborted: this rolls the session back — whatever the caller wrote in it before is lost too — and applies
+    the batch again with every mutation in its own savepoint."""
+    try:
+        return _push(session, actor, mutations, merge, schemas, rules, careful=False)
+    except _Unsaved:
+        session.rollback()
+        return _push(session, actor, mutations, merge, schemas, rules, careful=True)
+
+
+class _Unsaved(Exception):
+    """A write without a savepoint failed in the database: the transaction must be rolled back."""
+
+
+def _push(session: Session, actor: Actor, mutations: Sequence[MutationLike], merge: MergeRule,
+          schemas: tuple[int, int], rules: Rules | None, *, careful: bool) -> list[dict[str, Any]]:
     ids = list(dict.fromkeys(m.mutation_id for m in mutations))
-    batch = _Batch(session, actor, rules or default_rules(), merge, schemas)
+    batch = _Batch(session, actor, rules or default_rules(), merge, schemas, careful=careful)
     # Lock the records first: a concurrent push of the same batch then waits here until the first commits, and
     # the query below (a new snapshot) already sees its answers.
     batch.records = _load(session, mutations)
@@ -430,15 +468,16 @@ def push(session: Session, actor: Actor, mutations: Sequence[MutationLike], merg
     } if ids else {}
     answers: list[dict[str, Any]] = []
     fresh: list[dict[str, Any]] = []
-    for m in mutations:
-        if m.mutation_id in stored:
-            answers.append(_answer("duplicate", original=stored[m.mutation_id]))
-            continue
-        answer = _one(batch, m)
-        answers.append(answer)
-        stored[m.mutation_id] = answer
-        fresh.append({"mutation_id": m.mutation_id, "token_id": actor.token_id, "answer": answer,
-                      "at": dt.datetime.now(dt.UTC)})
+    with deferred_logs(session) as batch.pending:
+        for m in mutations:
+            if m.mutation_id in stored:
+                answers.append(_answer("duplicate", original=stored[m.mutation_id]))
+                continue
+            answer = _one(batch, m)
+            answers.append(answer)
+            stored[m.mutation_id] = answer
+            fresh.append({"mutation_id": m.mutation_id, "token_id": actor.token_id, "answer": answer,
+                          "at": dt.datetime.now(dt.UTC)})
     if fresh:
         session.execute(insert(AppliedMutation), fresh)
     return answers
@@ -460,13 +499,19 @@ def _one(batch: _Batch, m: MutationLike) -> dict[str, Any]:
             return _delete(batch, m, record)
         normalise, write = batch.rules[m.type]
         if record is None:
-            with session.begin_nested():
-                created = write(session, batch.actor, m.id, fields)
+            if batch.careful:
+                with batch.savepoint():
+                    created = write(session, batch.actor, m.id, fields, True)
+            else:
+                try:  # checked in full, then one flush: nothing is written unless all of it is
+                    created = write(session, batch.actor, m.id, fields, True)
+                except IntegrityError as exc:
+                    raise _Unsaved from exc
             batch.records[key] = created
             return _answer("applied", version=created.version)
         field_access.ensure_writable(batch.actor, getattr(record, "county_code"), m.type, m.id)  # noqa: B009
         if record.deleted:
-            with session.begin_nested():
+            with batch.savepoint():
                 ids = _conflicts(batch, m, record, {"deleted": (m.fields, True)})
             return _answer("conflict", version=record.version, fields={"deleted": True}, conflict_ids=ids)
         values = normalise(session, batch.actor, record, fields)
@@ -474,12 +519,12 @@ def _one(batch: _Batch, m: MutationLike) -> dict[str, Any]:
         names = [name for name in fields if name in values]
         result = batch.merge(record.field_versions or {}, {n: to_wire(getattr(record, n)) for n in names},
                        m.base_version, {n: to_wire(values[n]) for n in names})
-        with session.begin_nested():
+        with batch.savepoint():
             if result.apply:
                 chosen = {n: fields[n] for n in result.apply}
                 if "boundary" in chosen and "source_crs" in fields:  # the boundary is read in its own CRS
                     chosen["source_crs"] = fields["source_crs"]
-                write(session, batch.actor, m.id, chosen)
+                write(session, batch.actor, m.id, chosen, False)
             ids = _conflicts(batch, m, record, result.conflicts)
         if ids:
             return _answer("conflict", version=record.version, conflict_ids=ids,
@@ -512,7 +557,7 @@ def _forget_if_new(batch: _Batch, key: tuple[str, str]) -> None:
 def _delete(batch: _Batch, m: MutationLike, record: Synced | None) -> dict[str, Any]:
     if record is None:
         return _rejected("not_found", "记录不存在", f"No {m.type} {m.id}")
-    with batch.session.begin_nested():  # deleting twice is deleting once
+    with batch.savepoint():  # deleting twice is deleting once
         field_rules.delete_record(batch.session, batch.actor, m.type, m.id)
     return _answer("applied", version=record.version)
 

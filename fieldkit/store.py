@@ -13,8 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -256,21 +258,27 @@ class Store:
                       ) -> None:
         with self.session() as s:
             epoch = epoch or _get(s, "epoch")
+            ids = [m["mutation_id"] for m in mutations]
+            rows = {r.mutation_id: r for r in s.scalars(select(Outbox).where(Outbox.mutation_id.in_(ids)))}
+            batch = _Answered.load(s, list(rows.values()))
             for m, a in zip(mutations, answers, strict=True):
-                row = s.scalars(select(Outbox).where(Outbox.mutation_id == m["mutation_id"])).first()
+                row = rows.pop(m["mutation_id"], None)
                 if row is None:
                     continue  # answered before (a repeated batch)
-                self._apply_answer(s, row, a, epoch)
+                self._apply_answer(s, row, a, epoch, batch)
+                batch.queued[(row.type, row.record_id)].remove(row)
                 s.delete(row)
             _set(s, "last_push", utcnow().isoformat())
 
-    def _apply_answer(self, s: Session, row: Outbox, a: dict[str, Any], epoch: str | None) -> None:
+    def _apply_answer(self, s: Session, row: Outbox, a: dict[str, Any], epoch: str | None, batch: _Answered
+                      ) -> None:
         if a.get("status") == "duplicate" and isinstance(a.get("original"), dict):
             a = a["original"]  # what the first, lost, answer said: a conflict must still be recorded here
         status = a.get("status")
-        state = s.get(RecordState, (row.type, row.record_id))
+        key = (row.type, row.record_id)
+        state = batch.states.get(key)
         if state is None:
-            state = RecordState(type=row.type, record_id=row.record_id, mine=True)
+            state = batch.states[key] = RecordState(type=row.type, record_id=row.record_id, mine=True)
             s.add(state)
         version = a.get("version")
         if status == "rejected" and row.op == "delete" and a.get("code") == "not_found":
@@ -288,22 +296,23 @@ class Store:
                                      mutation_id=row.mutation_id,
                                      conflict_id=",".join(a.get("conflict_ids") or []) or _str(a.get("conflict_id")),
                                      mine=mine, server=server))
-            obj = s.get(codec.model_of(row.type), row.record_id)
+            obj = batch.records.get(key)
             if obj is not None:
-                later = self._pending_fields(s, row.type, row.record_id, after=row.seq)
+                later: dict[str, Any] = {}
+                for r in batch.queued[key]:
+                    if r.seq > row.seq:
+                        later.update(r.fields)
                 codec.set_fields(row.type, obj, {k: v for k, v in server.items() if k not in later})
                 if a.get("deleted"):
                     obj.deleted = True  # an edit of a record deleted meanwhile: it stays deleted
         if isinstance(version, int):
             # Later mutations of this record were made on top of this one: they build on its answer.
-            for later_row in s.scalars(select(Outbox).where(
-                    Outbox.type == row.type, Outbox.record_id == row.record_id, Outbox.seq > row.seq,
-                    Outbox.base_version.is_(row.base_version) if row.base_version is None
-                    else Outbox.base_version == row.base_version)):
-                later_row.base_version = version
+            for later_row in batch.queued[key]:
+                if later_row.seq > row.seq and later_row.base_version == row.base_version:
+                    later_row.base_version = version
             if state.version is None or version >= state.version or state.epoch != epoch:
                 state.version, state.epoch = version, epoch
-            obj = s.get(codec.model_of(row.type), row.record_id)
+            obj = batch.records.get(key)
             if obj is not None and (obj.version or 0) < version:
                 obj.version = version
 
@@ -464,6 +473,37 @@ class Store:
             if not include_deleted:
                 q = q.where(model.deleted.is_(False))
             return list(s.scalars(q))
+
+
+@dataclass
+class _Answered:
+    """What a batch of answers touches, read in a few queries: the records' sync states, every queued mutation
+    of those records (in send order) and the records themselves."""
+
+    states: dict[tuple[str, str], RecordState]
+    queued: dict[tuple[str, str], list[Outbox]]
+    records: dict[tuple[str, str], Synced]
+
+    @classmethod
+    def load(cls, s: Session, rows: list[Outbox]) -> _Answered:
+        keys = {(r.type, r.record_id) for r in rows}
+        by_type: dict[str, set[str]] = defaultdict(set)
+        for type_, rid in keys:
+            by_type[type_].add(rid)
+        states: dict[tuple[str, str], RecordState] = {}
+        queued: dict[tuple[str, str], list[Outbox]] = defaultdict(list)
+        records: dict[tuple[str, str], Synced] = {}
+        for type_, rids in by_type.items():
+            for st in s.scalars(select(RecordState).where(RecordState.type == type_,
+                                                          RecordState.record_id.in_(rids))):
+                states[(st.type, st.record_id)] = st
+            for r in s.scalars(select(Outbox).where(Outbox.type == type_, Outbox.record_id.in_(rids))
+                               .order_by(Outbox.seq)):
+                queued[(r.type, r.record_id)].append(r)
+            model = codec.model_of(type_)
+            for obj in s.scalars(select(model).where(model.id.in_(rids))):
+                records[(type_, str(obj.id))] = obj
+        return cls(states, queued, records)
 
 
 def _next_seq(s: Session) -> int:

@@ -221,3 +221,45 @@ def test_push__boundary_in_gcj02__merged_on_the_wgs84_value(session):
     rid = create(session, boundary=SQUARE)
     (answer,) = push(session, HENAN, [m("plot", rid, {"boundary": SQUARE}, base=1)])
     assert (answer.status, answer.version) == ("applied", 1)  # the same boundary again: nothing to do
+
+
+def test_push__batch__one_audit_entry_and_log_row_per_write__none_for_what_was_rolled_back(session):
+    # The audit entries and change-log rows of a batch are written together at its end (catalog.deferred_logs):
+    # a mutation refused before writing, and one whose write failed in the database after its flush (its
+    # savepoint rolled back), must leave none; every applied write exactly one of each.
+    from catalog.audit import AuditEntry
+    from catalog.sync_server import default_rules
+    from catalog.sync_server import push as push_mutations
+    from sync.merge import merge
+
+    kept = str(uuid.uuid4())
+    push(session, HENAN, [m("plot", kept, plot_fields())])
+    session.commit()
+    taken = session.scalar(select(AppliedMutation.mutation_id))
+    normalise, write = default_rules()["observation"]
+
+    def write_then_fail(s, actor, rid, fields, new):
+        record = write(s, actor, rid, fields, new)  # flushed: its audit entry and log row are collected
+        if fields.get("notes") == "失败":
+            s.execute(AppliedMutation.__table__.insert().values(mutation_id=taken, answer={}, at=dt.datetime.now(
+                dt.UTC)))  # the primary key is taken: IntegrityError inside the mutation's savepoint
+        return record
+
+    rules = {**default_rules(), "observation": (normalise, write_then_fail)}
+    good, bad, failed, edited = (str(uuid.uuid4()) for _ in range(4))
+    batch = [m("plot", good, plot_fields()), m("plot", bad, plot_fields(crop="no-such-crop")),
+             m("observation", failed, {"plot_id": good, "notes": "失败"}),
+             m("observation", edited, {"plot_id": good, "notes": "出苗"}),
+             m("plot", kept, {"name": "改名"}, base=1)]
+    answers = push_mutations(session, HENAN, batch, merge, rules=rules)
+    session.commit()
+    assert [a["status"] for a in answers] == ["applied", "rejected", "rejected", "applied", "applied"]
+    assert answers[2]["code"] == "conflict"
+    audited = dict(session.execute(select(AuditEntry.entity_id, func.count()).where(
+        AuditEntry.entity_id.in_([good, bad, failed, edited, kept])).group_by(AuditEntry.entity_id)).all())
+    assert audited == {good: 1, edited: 1, kept: 2}  # kept: its creation before, its edit now
+    logged = session.execute(select(ChangeLog.record_id, ChangeLog.op, ChangeLog.version).where(
+        ChangeLog.record_id.in_([good, bad, failed, edited, kept]))).all()
+    assert sorted(logged) == sorted([(good, "upsert", 1), (edited, "upsert", 1), (kept, "upsert", 2)])
+    assert session.get(Observation, failed) is None and session.get(DemoPlot, bad) is None
+    assert session.get(DemoPlot, kept).name == "改名"

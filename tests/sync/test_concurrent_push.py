@@ -1,0 +1,72 @@
+"""PostGIS: a kit's retry racing its own original. New records are written without a savepoint of their own
+(``catalog.sync_server.push``); the later of two pushes of the same new records waits on their primary keys, fails
+there once the first commits, rolls back and applies the batch again with savepoints — and then answers every
+mutation ``duplicate``: each record, its audit entry and its change-log row exist once."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from catalog.audit import AuditEntry
+from catalog.changelog import ChangeLog
+from catalog.db import make_engine
+from catalog.field import DemoPlot
+from server.api.sync.protocol import push_batch
+from sync.wire import Mutation
+from tests.sync.helpers import agent, mutation, plot_fields
+
+pytestmark = pytest.mark.postgis
+
+
+def _waiting_on_a_lock(engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")))
+
+
+def test_push__same_new_records_pushed_twice_at_once__the_later_answers_duplicate(postgis_url):
+    engine = make_engine(postgis_url, pool_size=4)
+    device = agent("410102")
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    batch = [Mutation.from_json(mutation("plot", rid, plot_fields(name=f"并发示范田{n}"))) for n, rid in enumerate(ids)]
+    later: list = []
+    errors: list[BaseException] = []
+
+    def retry() -> None:
+        try:
+            with Session(engine) as s:
+                later.extend(push_batch(s, device, batch))
+                s.commit()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    try:
+        with Session(engine) as first:
+            answers = push_batch(first, device, batch)  # written, not committed: the retry will wait on the keys
+            thread = threading.Thread(target=retry)
+            thread.start()
+            deadline = time.monotonic() + 30
+            while not _waiting_on_a_lock(engine):
+                assert time.monotonic() < deadline, "the retry never waited on the first push's rows"
+                assert thread.is_alive(), errors
+                time.sleep(0.05)
+            first.commit()
+        thread.join(60)
+        assert not errors, errors
+        assert [a.status for a in answers] == ["applied"] * len(ids)
+        assert [a.status for a in later] == ["duplicate"] * len(ids)
+        assert [a.original for a in later] == [a.to_json() for a in answers]
+        with Session(engine) as s:
+            assert s.scalar(select(func.count()).select_from(DemoPlot).where(DemoPlot.id.in_(ids))) == len(ids)
+            audited = s.scalars(select(AuditEntry.entity_id).where(AuditEntry.entity_id.in_(ids))).all()
+            assert sorted(audited) == sorted(ids)
+            logged = s.scalars(select(ChangeLog.record_id).where(ChangeLog.record_id.in_(ids))).all()
+            assert sorted(logged) == sorted(ids)
+    finally:
+        engine.dispose()
