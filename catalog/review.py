@@ -153,7 +153,7 @@ def check_verifies(session: Session, level: str, verifies_id: str | None, plot: 
     if level == "county":
         if verifies_id:
             return None, FieldError("verifies_id", "invalid", "县级自测不核验其他测产",
-                                    "A county self-test verifies no other measurement", verifies_id)
+                                    "A county self-test verifies no other measurement", value=verifies_id)
         return None, None
     names = "、".join(LEVEL_NAMES[lv][0] for lv in LOWER[level])
     if not verifies_id:
@@ -161,16 +161,16 @@ def check_verifies(session: Session, level: str, verifies_id: str | None, plot: 
         if found is None:
             return None, FieldError("verifies_id", "no_lower_level", f"该地块还没有可核验的{names}",
                                     f"The plot has no {' or '.join(LEVEL_NAMES[lv][1] for lv in LOWER[level])} "
-                                    "to verify yet", level)
+                                    "to verify yet", value=level)
         return found.id, None
     target = session.get(YieldMeasurement, str(verifies_id))
     if target is None or target.deleted or target.plot_id != plot.id or target.id == current_id:
         return None, FieldError("verifies_id", "not_found", "同一地块上找不到被核验的测产",
-                                "No such measurement on the same plot", verifies_id)
+                                "No such measurement on the same plot", value=verifies_id)
     if target.level not in LOWER[level]:
         return None, FieldError("verifies_id", "invalid", f"{LEVEL_NAMES[level][0]}应核验{names}",
                                 f"A {LEVEL_NAMES[level][1]} verifies a "
-                                f"{' or '.join(LEVEL_NAMES[lv][1] for lv in LOWER[level])}", target.level)
+                                f"{' or '.join(LEVEL_NAMES[lv][1] for lv in LOWER[level])}", value=target.level)
     return target.id, None
 
 
@@ -234,7 +234,7 @@ def decide(session: Session, actor: Actor, measurement_id: str, decision: str, c
     ``conflict`` (``expected_version`` is not the stored one); 422 ``comment_required``."""
     if decision not in ("approve", "reject"):
         raise ValidationFailed([FieldError("decision", "invalid_choice", "取值应为：approve、reject",
-                                           "One of: approve, reject", decision)])
+                                           "One of: approve, reject", value=decision)])
     m = get_measurement(session, actor, measurement_id, lock=True)
     if not can_decide(actor, m):
         zh_level, en_level = LEVEL_NAMES.get(m.level, (m.level, m.level))
@@ -250,7 +250,7 @@ def decide(session: Session, actor: Actor, measurement_id: str, decision: str, c
     text = (comment or "").strip()
     if len(text) > MAX_COMMENT:
         raise ValidationFailed([FieldError("comment", "too_long", f"意见超过{MAX_COMMENT}个字符",
-                                           f"Longer than {MAX_COMMENT} characters", len(text))])
+                                           f"Longer than {MAX_COMMENT} characters", value=len(text))])
     if decision == "reject" and not text:
         raise CommentRequired()
     if decision == "approve":
@@ -336,7 +336,7 @@ def ready_condition() -> ColumnElement[bool]:
                and_(lower_ok, or_(YieldMeasurement.level != "province", ~city_waiting)))
 
 
-def queue_query(actor: Actor, filters: QueueFilter) -> Select[tuple[YieldMeasurement, DemoPlot]]:
+def queue_query(actor: Actor, filters: QueueFilter) -> Select[YieldMeasurement, DemoPlot]:
     """Measurements ``actor`` decides in ``filters.state`` (pending: only those whose level below is approved),
     with their plots, oldest first (pending) or latest decision first."""
     query = (select(YieldMeasurement, DemoPlot).join(DemoPlot, DemoPlot.id == YieldMeasurement.plot_id)
@@ -366,11 +366,11 @@ def review_queue(session: Session, actor: Actor, filters: QueueFilter, page: int
                         zh="只有县、市、省、部级管理员审核测产")
     if filters.level is not None and filters.level not in LEVELS:
         raise ValidationFailed([FieldError("level", "invalid_choice", f"取值应为：{'、'.join(LEVELS)}",
-                                           f"One of: {', '.join(LEVELS)}", filters.level)])
+                                           f"One of: {', '.join(LEVELS)}", value=filters.level)])
     query = queue_query(actor, filters)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return [(m, p) for m, p in rows], int(total)
+    return [(row[0], row[1]) for row in rows], int(total)
 
 
 def chain(session: Session, m: YieldMeasurement) -> list[YieldMeasurement]:

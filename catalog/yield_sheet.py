@@ -123,8 +123,8 @@ def build_sheet(session: Session, m: YieldMeasurement, lang: str = "zh") -> Shee
             sheet.rows.append(SampleRow(n, s.get("point"), _values(s), None, yields.theoretical_point(s, factor)))
         sheet.result = yields.theoretical_yield(samples, factor)
     if area_mu is not None and len(samples) < (sheet.points_required or 0) and m.method == "harvest":
-        sheet.notes.append(("样点数少于规定（10亩以上5点，以下3点）" if not i else
-                            "Fewer points than the rule asks (5 from 10 mu, else 3)"))
+        sheet.notes.append("样点数少于规定（10亩以上5点，以下3点）" if not i else
+                           "Fewer points than the rule asks (5 from 10 mu, else 3)")
     return sheet
 
 

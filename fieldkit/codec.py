@@ -1,7 +1,7 @@
 """Synced records to and from their wire fields (JSON values): geometry as GeoJSON, dates as ISO 8601.
 
-Server-kept columns (``version``, ``field_versions``, timestamps, authors, review ``flags``, a yield's review
-state and comment) never travel in a mutation: the server owns them. ``deleted`` travels as the ``delete`` op, not as a field.
+Server-kept columns (``version``, ``field_versions``, timestamps, authors, review ``flags``, a yield's review state
+and comment) never travel in a mutation: the server owns them. ``deleted`` travels as the ``delete`` op, not as a field.
 """
 
 from __future__ import annotations

@@ -248,7 +248,8 @@ def test_decisions__audited_with_who_when_and_channel(session: Session) -> None:
 def test_best_approved__highest_level_and_the_level_it_stands_on(session: Session) -> None:
     a, b, c, d = (plot(session, n) for n in range(4))
     ca = measure(session, a)
-    pa = measure(session, a, "province", samples=[{**WHEAT[0], "fresh_kg": 2200}])  # 2200 × 0.999 × 0.862 ÷ 0.87 ÷ 3.1 = 702.45 kg/亩
+    # 2200 × 0.999 × 0.862 ÷ 0.87 ÷ 3.1 = 702.45 kg/亩
+    pa = measure(session, a, "province", samples=[{**WHEAT[0], "fresh_kg": 2200}])
     ma = measure(session, a, "ministry")
     cb = measure(session, b)
     measure(session, c)  # pending only

@@ -8,8 +8,8 @@ from server.api.divisions.schemas import PageArgs
 
 
 class YieldReviewQuery(PageArgs):
-    level = fields.String(validate=validate.OneOf(LEVELS),
-                          metadata={"description": "county 县级自测 / city 市级初测 / province 省级复测 / ministry 部级抽测"})
+    level = fields.String(validate=validate.OneOf(LEVELS), metadata={
+        "description": "county 县级自测 / city 市级初测 / province 省级复测 / ministry 部级抽测"})
     county = fields.String(validate=validate.Regexp(r"^\d{6}$"),
                            metadata={"description": "区划代码：省（410000）、市（410100）或县（410122）"})
     season = fields.String(validate=validate.Regexp(r"^\d{4}-[a-z_]+$"),
