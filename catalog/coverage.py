@@ -41,7 +41,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Float, Index, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Float, Index, and_, case, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from catalog.access import OFFICER_ROLES, Actor
@@ -52,6 +52,7 @@ from catalog.events import Event, EventSite
 from catalog.field import LEVELS, DemoPlot, SoilSample, YieldMeasurement
 from catalog.intents import Intent
 from catalog.needs import Need
+from catalog.plot_figures import PlotFigure
 from catalog.seasons import ExtensionReport, SeasonPlan, parse_season
 from catalog.sites import Site, SiteDivision
 from gis.area import M2_PER_MU
@@ -319,10 +320,6 @@ def ensure_scope_readable(session: Session, actor: Actor, scope: str | None) -> 
 # --------------------------------------------------------------------------------------------------- queries
 
 
-def _level_rank() -> Any:
-    return case(*((YieldMeasurement.level == lv, rank) for lv, rank in LEVEL_RANK.items()), else_=-1)
-
-
 def _plot_filter(season: str, prefix: str, site_id: str | None = None, county_codes: list[str] | None = None
                  ) -> list[Any]:
     clauses: list[Any] = [DemoPlot.season == season, DemoPlot.deleted.is_(False), ~_is_control()]
@@ -338,36 +335,23 @@ def _plot_filter(season: str, prefix: str, site_id: str | None = None, county_co
 
 def _is_control() -> Any:
     control = DemoPlot.__table__.alias("control_of")
-    return DemoPlot.id.in_(select(control.c.control_plot_id).where(control.c.control_plot_id.is_not(None),
-                                                                   control.c.deleted.is_(False)))
+    return exists().where(control.c.control_plot_id == DemoPlot.id, control.c.deleted.is_(False))
 
 
 def best_measurements(season: str, prefix: str = "", site_id: str | None = None,
                       county_codes: list[str] | None = None) -> Any:
     """A subquery: one row per plot of the season in scope with an approved measurement — its highest-level
     approved measurement (ministry > province > city > county; 实收 before 理论 at one level; then the latest)
-    and the day of its first approved measurement (``first_on``, for completeness)."""
-    ranked = (
-        select(
-            YieldMeasurement.plot_id.label("plot_id"),
-            YieldMeasurement.level.label("level"),
-            YieldMeasurement.method.label("method"),
-            YieldMeasurement.yield_kg_per_mu.label("yield_kg_per_mu"),
-            YieldMeasurement.gain_pct.label("gain_pct"),
-            YieldMeasurement.baseline_type.label("baseline_type"),
-            YieldMeasurement.measured_on.label("measured_on"),
-            func.min(YieldMeasurement.measured_on).over(partition_by=YieldMeasurement.plot_id).label("first_on"),
-            func.row_number().over(
-                partition_by=YieldMeasurement.plot_id,
-                order_by=(_level_rank().desc(), (YieldMeasurement.method == "harvest").desc(),
-                          YieldMeasurement.measured_on.desc(), YieldMeasurement.id)).label("rn"),
-        )
-        .join(DemoPlot, DemoPlot.id == YieldMeasurement.plot_id)
-        .where(YieldMeasurement.review_state == "approved", YieldMeasurement.deleted.is_(False),
-               *_plot_filter(season, prefix, site_id, county_codes))
-        .subquery("ranked")
-    )
-    return select(*(c for c in ranked.c if c.key != "rn")).where(ranked.c.rn == 1).subquery("best")
+    and the day of its first approved measurement (``first_on``, for completeness). Read from the plots' figures
+    (``catalog.plot_figures``), which follow the measurements."""
+    f = PlotFigure
+    return (select(f.plot_id.label("plot_id"), f.level.label("level"), f.method.label("method"),
+                   f.yield_kg_per_mu.label("yield_kg_per_mu"), f.gain_pct.label("gain_pct"),
+                   f.baseline_type.label("baseline_type"), f.measured_on.label("measured_on"),
+                   f.first_on.label("first_on"))
+            .join(DemoPlot, DemoPlot.id == f.plot_id)
+            .where(f.approved > 0, *_plot_filter(season, prefix, site_id, county_codes))
+            .subquery("best"))
 
 
 @dataclass(slots=True)
@@ -445,23 +429,51 @@ class _Acc:
             self.events |= other.events
 
 
-def _unit_key(county: str, site_id: str | None) -> tuple[str, str | None]:
-    return county, site_id
+_DIV = Division.__table__.alias("div")
+
+
+def _child_key(scope_level: str, scope_code: str) -> Any:
+    """The code of the child row (of a scope) a county's figures go to, from the county's division row ``div``:
+    the province below the country; the prefecture (or the county itself, when directly under the province)
+    below a province; the county below a prefecture."""
+    if scope_level == "country":
+        return _DIV.c.province_code
+    if scope_level == "province":
+        return case((_DIV.c.parent_code == scope_code, _DIV.c.code), else_=_DIV.c.parent_code)
+    return _DIV.c.code
 
 
 def _field_figures(session: Session, season: str, prefix: str, site_id: str | None = None,
-                   county_codes: list[str] | None = None) -> dict[tuple[str, str | None], _Acc]:
-    """Plot, measurement, gain, land and completeness figures grouped by (county, park of the plot), for plots
-    under ``prefix`` (all: "") or of one site (``site_id``: the plots naming it, or in its ``county_codes``)."""
-    out: dict[tuple[str, str | None], _Acc] = defaultdict(_Acc)
+                   county_codes: list[str] | None = None, *, group: str = "county",
+                   scope: tuple[str, str] | None = None) -> dict[str | None, _Acc]:
+    """Plot, measurement, gain, land and completeness figures of the season's plots under ``prefix`` (all: "")
+    or of one site (``site_id``: the plots naming it, or in its ``county_codes``), grouped by ``group``:
+    ``county``; ``child`` — the child row of ``scope`` (level, code) the county lies in (:func:`_child_key`);
+    ``site`` — the park a plot names (plots naming none are left out; plans and reports too)."""
+    out: dict[str | None, _Acc] = defaultdict(_Acc)
     where = _plot_filter(season, prefix, site_id, county_codes)
+    if county_codes is not None and site_id is None:
+        where.append(DemoPlot.county_code.in_(county_codes))
+    if group == "site":
+        where.append(DemoPlot.site_id.is_not(None))
+    joined = group == "child"
+
+    def key_of(column: Any) -> Any:
+        if group == "site":
+            return DemoPlot.site_id
+        return _child_key(*scope) if joined and scope else column
+
+    def with_div(q: Any, column: Any) -> Any:
+        return q.join(_DIV, _DIV.c.code == column) if joined else q
+
+    pk = key_of(DemoPlot.county_code)
 
     # plots and area
-    for county, plot_site, demo_type, n, total in session.connection().execute(
-            select(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.demo_type, func.count(),
-                   func.coalesce(func.sum(DemoPlot.area_m2), 0.0))
-            .where(*where).group_by(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.demo_type)):
-        acc = out[_unit_key(county, plot_site)]
+    for key, demo_type, n, total in session.connection().execute(
+            with_div(select(pk, DemoPlot.demo_type, func.count(), func.coalesce(func.sum(DemoPlot.area_m2), 0.0)),
+                     DemoPlot.county_code)
+            .where(*where).group_by(pk, DemoPlot.demo_type)):
+        acc = out[key]
         acc.plots += int(n)
         acc.area += float(total or 0.0)
         if demo_type == "land_quality":
@@ -472,18 +484,18 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
             acc.variety_area += float(total or 0.0)
 
     # every measurement of the season's plots, and the approved ones
-    approved = case((YieldMeasurement.review_state == "approved", 1), else_=0)
-    for county, plot_site, n, n_approved in session.connection().execute(
-            select(DemoPlot.county_code, DemoPlot.site_id, func.count(), func.coalesce(func.sum(approved), 0))
-            .join(DemoPlot, DemoPlot.id == YieldMeasurement.plot_id)
-            .where(YieldMeasurement.deleted.is_(False), *where)
-            .group_by(DemoPlot.county_code, DemoPlot.site_id)):
-        acc = out[_unit_key(county, plot_site)]
+    for key, n, n_approved in session.connection().execute(
+            with_div(select(pk, func.coalesce(func.sum(PlotFigure.measurements), 0),
+                            func.coalesce(func.sum(PlotFigure.approved), 0))
+                     .join(DemoPlot, DemoPlot.id == PlotFigure.plot_id), DemoPlot.county_code)
+            .where(*where)
+            .group_by(pk)):
+        acc = out[key]
         acc.measurements += int(n)
         acc.approved_measurements += int(n_approved)
 
     # each plot's best approved measurement: levels, gains by crop and baseline, completeness against the plan
-    best = best_measurements(season, prefix, site_id, county_codes)
+    best = PlotFigure.__table__  # each plot's best approved measurement (catalog.plot_figures)
     area = func.coalesce(DemoPlot.area_m2, 0.0)
     with_gain = best.c.gain_pct.is_not(None)
     with_yield = best.c.yield_kg_per_mu.is_not(None)
@@ -491,9 +503,8 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
     late = case((and_(SeasonPlan.deadline.is_not(None), or_(best.c.first_on.is_(None),
                                                              best.c.first_on > SeasonPlan.deadline)), 1), else_=0)
     planned = case((SeasonPlan.id.is_not(None), 1), else_=0)
-    rows = session.connection().execute(
-        select(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.demo_type, DemoPlot.crop, best.c.baseline_type,
-               best.c.level, func.count(),
+    rows = session.connection().execute(with_div(
+        select(pk, DemoPlot.demo_type, DemoPlot.crop, best.c.baseline_type, best.c.level, func.count(),
                func.coalesce(func.sum(case((with_gain, 1), else_=0)), 0),
                func.coalesce(func.sum(case((with_gain, area), else_=0.0)), 0.0),
                func.coalesce(func.sum(case((with_gain, area * best.c.gain_pct), else_=0.0)), 0.0),
@@ -503,12 +514,13 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
                func.coalesce(func.sum(late), 0))
         .select_from(best)
         .join(DemoPlot, DemoPlot.id == best.c.plot_id)
-        .outerjoin(SeasonPlan, and_(SeasonPlan.county_code == DemoPlot.county_code, SeasonPlan.season == season))
-        .group_by(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.demo_type, DemoPlot.crop,
-                  best.c.baseline_type, best.c.level))
-    for county, plot_site, demo_type, crop, baseline, level, n, n_gain, gain_w, gain_area, yield_area, yield_w, \
+        .outerjoin(SeasonPlan, and_(SeasonPlan.county_code == DemoPlot.county_code, SeasonPlan.season == season)),
+        DemoPlot.county_code)
+        .where(best.c.approved > 0, *where)
+        .group_by(pk, DemoPlot.demo_type, DemoPlot.crop, best.c.baseline_type, best.c.level))
+    for key, demo_type, crop, baseline, level, n, n_gain, gain_w, gain_area, yield_area, yield_w, \
             n_planned, n_on_time, n_late in rows:
-        acc = out[_unit_key(county, plot_site)]
+        acc = out[key]
         acc.measured_plots += int(n)
         acc.levels[level] += int(n)
         acc.approved_planned += int(n_planned)
@@ -536,39 +548,46 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
                 .group_by(graded.c.plot_id).subquery("per_plot"))
     is_graded = func.coalesce(per_plot.c.samples, 0) >= 2
     change = cast(per_plot.c.first_grade - per_plot.c.last_grade, Float)
-    for county, plot_site, scenario, n, land_area, n_graded, graded_area, change_area in session.connection().execute(
-            select(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.land_scenario, func.count(),
-                   func.coalesce(func.sum(area), 0.0),
-                   func.coalesce(func.sum(case((is_graded, 1), else_=0)), 0),
-                   func.coalesce(func.sum(case((is_graded, area), else_=0.0)), 0.0),
-                   func.coalesce(func.sum(case((is_graded, area * change), else_=0.0)), 0.0))
-            .outerjoin(per_plot, per_plot.c.plot_id == DemoPlot.id)
+    for key, scenario, n, land_area, n_graded, graded_area, change_area in session.connection().execute(
+            with_div(select(pk, DemoPlot.land_scenario, func.count(), func.coalesce(func.sum(area), 0.0),
+                            func.coalesce(func.sum(case((is_graded, 1), else_=0)), 0),
+                            func.coalesce(func.sum(case((is_graded, area), else_=0.0)), 0.0),
+                            func.coalesce(func.sum(case((is_graded, area * change), else_=0.0)), 0.0))
+                     .outerjoin(per_plot, per_plot.c.plot_id == DemoPlot.id), DemoPlot.county_code)
             .where(DemoPlot.demo_type == "land_quality", *where)
-            .group_by(DemoPlot.county_code, DemoPlot.site_id, DemoPlot.land_scenario)):
-        values = out[_unit_key(county, plot_site)].land.setdefault(scenario, [0.0] * 5)
+            .group_by(pk, DemoPlot.land_scenario)):
+        values = out[key].land.setdefault(scenario, [0.0] * 5)
         for i, v in enumerate((n, land_area, n_graded, graded_area, change_area)):
             values[i] += float(v)
 
     # plans and reported areas (by county)
-    plan_q = select(SeasonPlan.county_code, SeasonPlan.plots_expected, SeasonPlan.area_expected_m2,
-                    SeasonPlan.deadline).where(SeasonPlan.season == season)
-    ext_q = (select(ExtensionReport.county_code, ExtensionReport.kind, func.sum(ExtensionReport.area_m2))
+    if group == "site":
+        return out
+    plan_key, ext_key = key_of(SeasonPlan.county_code), key_of(ExtensionReport.county_code)
+    plan_q = with_div(select(plan_key, func.count(), func.sum(SeasonPlan.plots_expected),
+                             func.sum(SeasonPlan.area_expected_m2), func.max(SeasonPlan.deadline)),
+                      SeasonPlan.county_code).where(SeasonPlan.season == season).group_by(plan_key)
+    ext_q = (with_div(select(ext_key, ExtensionReport.kind, func.sum(ExtensionReport.area_m2)),
+                      ExtensionReport.county_code)
              .where(ExtensionReport.season == season)
-             .group_by(ExtensionReport.county_code, ExtensionReport.kind))
+             .group_by(ext_key, ExtensionReport.kind))
+    if county_codes is not None and site_id is None:
+        plan_q = plan_q.where(SeasonPlan.county_code.in_(county_codes))
+        ext_q = ext_q.where(ExtensionReport.county_code.in_(county_codes))
     if site_id is not None:  # a site's plans are those of its counties (a park has none)
         plan_q = plan_q.where(SeasonPlan.county_code.in_(county_codes or []))
         ext_q = ext_q.where(ExtensionReport.county_code.in_(county_codes or []))
     elif prefix:
         plan_q = plan_q.where(SeasonPlan.county_code.startswith(prefix))
         ext_q = ext_q.where(ExtensionReport.county_code.startswith(prefix))
-    for county, expected, expected_area, deadline in session.connection().execute(plan_q):
-        acc = out[_unit_key(county, None)]
-        acc.planned += 1
-        acc.expected += int(expected)
+    for key, planned, expected, expected_area, deadline in session.connection().execute(plan_q):
+        acc = out[key]
+        acc.planned += int(planned)
+        acc.expected += int(expected or 0)
         acc.expected_area += float(expected_area or 0.0)
         acc.deadline = deadline
-    for county, kind, total in session.connection().execute(ext_q):
-        acc = out[_unit_key(county, None)]
+    for key, kind, total in session.connection().execute(ext_q):
+        acc = out[key]
         if kind == "land_radiated":
             acc.radiated += float(total or 0.0)
         else:
@@ -717,7 +736,8 @@ def coverage(session: Session, scope: str | None, season: str, *, today: dt.date
         return _site_coverage(session, resolved.site, season, today)
     prefix = resolved.prefix
     tree = _tree(session, prefix)
-    units = _field_figures(session, season, prefix)
+    # the field figures come grouped by the child row a county lies in; the scope's row adds them up
+    units = _field_figures(session, season, prefix, group="child", scope=(resolved.level, resolved.code))
     site_accs = _site_figures(session, prefix, today)
     sites = list(session.connection().execute(
         select(Site.id, Site.name, Site.kind, Site.province_code, Site.place_code)
@@ -730,10 +750,11 @@ def coverage(session: Session, scope: str | None, season: str, *, today: dt.date
                          and c not in tree.retired and (resolved.code != ROOT or tree.level[c] == "province"))
     needed = {resolved.code, *child_codes}  # only the rows shown are rolled up
     rolled: dict[str, _Acc] = defaultdict(_Acc)
-    for (county, _site_id), acc in units.items():
-        for code in tree.chain(county):
-            if code in needed:
-                rolled[code].merge(acc)
+    for key, acc in units.items():
+        if key in needed:
+            rolled[key].merge(acc)
+        if key != resolved.code:
+            rolled[resolved.code].merge(acc)
     by_id = {s.id: s for s in sites}
     for site_id, acc in site_accs.items():
         site = by_id.get(site_id)
@@ -755,13 +776,10 @@ def coverage(session: Session, scope: str | None, season: str, *, today: dt.date
 
     site_rows: list[CoverageRow] = []
     if with_sites:
-        site_counties = _site_counties(session, [s.id for s in sites])
-        by_county: dict[str, list[_Acc]] = defaultdict(list)
-        by_site: dict[str, list[_Acc]] = defaultdict(list)
-        for (county, plot_site), unit in units.items():
-            by_county[county].append(unit)
-            if plot_site is not None:
-                by_site[plot_site].append(unit)
+        site_counties = _site_counties(session, [s.id for s in sites if s.kind in SITE_KINDS_WITH_COUNTIES])
+        by_county = _field_figures(session, season, prefix,
+                                   county_codes=sorted({c for cs in site_counties.values() for c in cs}))
+        by_site = _field_figures(session, season, prefix, group="site")
         for s in sites:
             acc = _Acc()
             acc.merge(site_accs.get(s.id, _Acc()))
@@ -782,10 +800,10 @@ def _site_counties(session: Session, site_ids: list[str]) -> dict[str, list[str]
 
 
 def _add_site_field(acc: _Acc, site_id: str, kind: str, counties: list[str],
-                    by_county: dict[str, list[_Acc]], by_site: dict[str, list[_Acc]]) -> None:
+                    by_county: dict[str | None, _Acc], by_site: dict[str | None, _Acc]) -> None:
     """A county site's field figures are its counties'; a park's are the plots that name it."""
-    units = [u for c in counties for u in by_county.get(c, [])] if kind in SITE_KINDS_WITH_COUNTIES \
-        else by_site.get(site_id, [])
+    units = [by_county[c] for c in counties if c in by_county] if kind in SITE_KINDS_WITH_COUNTIES \
+        else [by_site[site_id]] if site_id in by_site else []
     for unit in units:
         acc.merge(unit, sets=False)
 
@@ -794,9 +812,8 @@ def _site_coverage(session: Session, site: Site, season: str, today: dt.date) ->
     counties = site_divisions(session, site.id) if site.kind in SITE_KINDS_WITH_COUNTIES else []
     acc = _Acc()
     acc.merge(_site_figures(session, "", today, [site.id]).get(site.id, _Acc()))
-    for (county, plot_site), unit in _field_figures(session, season, "", site.id, counties).items():
-        if county in counties or plot_site == site.id:
-            acc.merge(unit, sets=False)
+    for unit in _field_figures(session, season, "", site.id, counties).values():
+        acc.merge(unit, sets=False)
     row = _row(site.id, site.name, "site", acc, kind=site.kind, province_code=site.province_code)
     plots = _plot_rows(session, season, "", site.id, counties)
     return Coverage(row, season, [], [row], plots, dt.datetime.now(dt.UTC))

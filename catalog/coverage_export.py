@@ -2,8 +2,8 @@
 
 Numbers are real numbers (areas in 亩, gains and shares in %), never text; every table that shows yields says
 which review level its figures stand on (审核层级: how many plots' figures rest on 县级自测, 市级初测, 省级复测,
-部级抽测), and only approved measurements enter a figure. The command line (``yuanxian report coverage``) and the dashboard's export
-write the same tables.
+部级抽测), and only approved measurements enter a figure. The command line (``yuanxian report coverage``) and the
+dashboard's export write the same tables.
 """
 
 from __future__ import annotations
@@ -104,7 +104,8 @@ def coverage_tables(session: Session, scope: str | None, season: str, *, today: 
             ["计算时间（北京时间）", cov.computed_at.astimezone(BEIJING).replace(tzinfo=None)],
             ["审核层级", cov.scope.review_basis()],
             ["说明", "产量与增产只计已审核测产，每块地取其最高层级的已审核测产"
-                   "（部级抽测 > 省级复测 > 市级初测 > 县级自测），按地块面积加权；上报推广、辐射面积单列，不计入实测示范面积。"]], [22, 90]),
+                   "（部级抽测 > 省级复测 > 市级初测 > 县级自测），按地块面积加权；"
+                   "上报推广、辐射面积单列，不计入实测示范面积。"]], [22, 90]),
         Table("figures", "覆盖情况", ROW_HEADERS, [_row_cells(cov.scope)]),
     ]
     if cov.children:

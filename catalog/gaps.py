@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session
 from catalog.coverage import (
     Coverage,
     _plot_filter,
-    best_measurements,
     coverage,
     resolve_scope,
 )
 from catalog.db import beijing_today
 from catalog.field import DemoPlot
+from catalog.plot_figures import PlotFigure
 from catalog.seasons import SeasonPlan, parse_season
 from catalog.sites import SiteDivision
 
@@ -89,9 +89,10 @@ class Gaps:
 
 def national_median_share(session: Session, season: str) -> float | None:
     """The median completeness of the counties that have a plan for ``season`` (approved plots ÷ expected)."""
-    best = best_measurements(season)
+    f = PlotFigure
     approved = (select(DemoPlot.county_code.label("county"), func.count().label("n"))
-                .select_from(best).join(DemoPlot, DemoPlot.id == best.c.plot_id)
+                .select_from(f).join(DemoPlot, DemoPlot.id == f.plot_id)
+                .where(f.approved > 0, *_plot_filter(season, ""))
                 .group_by(DemoPlot.county_code).subquery("approved"))
     shares = [float(n or 0) / expected for expected, n in session.connection().execute(
         select(SeasonPlan.plots_expected, approved.c.n)
@@ -102,14 +103,15 @@ def national_median_share(session: Session, season: str) -> float | None:
 
 def implausible_yields(session: Session, season: str, prefix: str = "") -> list[FlaggedPlot]:
     """Plots whose best approved yield lies outside their county's far-out fences for the crop (module doc)."""
-    best = best_measurements(season, prefix)
-    ranked = (select(best.c.plot_id, best.c.yield_kg_per_mu.label("y"), DemoPlot.county_code.label("county"),
+    f = PlotFigure
+    ranked = (select(f.plot_id, f.yield_kg_per_mu.label("y"), DemoPlot.county_code.label("county"),
                      DemoPlot.crop.label("crop"), DemoPlot.name.label("name"),
                      func.ntile(4).over(partition_by=(DemoPlot.county_code, DemoPlot.crop),
-                                        order_by=best.c.yield_kg_per_mu).label("quarter"),
+                                        order_by=f.yield_kg_per_mu).label("quarter"),
                      func.count().over(partition_by=(DemoPlot.county_code, DemoPlot.crop)).label("n"))
-              .join(DemoPlot, DemoPlot.id == best.c.plot_id)
-              .where(best.c.yield_kg_per_mu.is_not(None), DemoPlot.demo_type == "variety")
+              .select_from(f).join(DemoPlot, DemoPlot.id == f.plot_id)
+              .where(f.approved > 0, f.yield_kg_per_mu.is_not(None), DemoPlot.demo_type == "variety",
+                     *_plot_filter(season, prefix))
               .subquery("ranked"))
     fences = (select(ranked.c.county, ranked.c.crop,
                      func.max(case((ranked.c.quarter == 1, ranked.c.y))).label("q1"),

@@ -13,6 +13,7 @@ from catalog import (  # noqa: F401
     intents,
     lists,
     needs,
+    plot_figures,
     result_index,
     results,
     search_index,

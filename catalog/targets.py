@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, Text, func, select
+from sqlalchemy import Float, Integer, String, Text, and_, case, distinct, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from catalog.access import Actor
 from catalog.audit import act_as, current_actor
-from catalog.coverage import Coverage, CoverageRow, _is_control, _tree, coverage, resolve_scope
+from catalog.coverage import _DIV, Coverage, CoverageRow, _child_key, _is_control, coverage, resolve_scope
 from catalog.db import Base, UTCDateTime, utcnow
 from catalog.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from catalog.field import DemoPlot
@@ -187,29 +187,40 @@ def _top(items: list[Contributor]) -> list[Contributor]:
     return sorted((c for c in items if c.value), key=lambda c: (-c.value, c.code))[:MAX_CONTRIBUTORS]
 
 
-def _cumulative(session: Session, prefix: str, year: int) -> dict[str, dict[str, Any]]:
-    """Per county, every season up to ``year``: walked variety area, distinct target varieties, reported areas."""
-    out: dict[str, dict[str, Any]] = defaultdict(lambda: {"walked": 0.0, "extension": 0.0, "radiated": 0.0,
-                                                          "varieties": set()})
+def _cumulative(session: Session, prefix: str, year: int, scope: tuple[str, str]
+                ) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """Every season up to ``year``, per child row of ``scope`` (level, code) and in all: walked variety area,
+    distinct target varieties, reported areas (m²)."""
+    out: dict[str, dict[str, float]] = defaultdict(lambda: {"walked": 0.0, "extension": 0.0, "radiated": 0.0,
+                                                            "varieties": 0.0})
+    total = {"walked": 0.0, "extension": 0.0, "radiated": 0.0, "varieties": 0.0}
+    key = _child_key(*scope)
     year_of = func.substr(DemoPlot.season, 1, 4)
     where = [DemoPlot.deleted.is_(False), DemoPlot.demo_type == "variety", year_of <= str(year), ~_is_control()]
     if prefix:
         where.append(DemoPlot.county_code.startswith(prefix))
-    walked = select(DemoPlot.county_code, func.coalesce(func.sum(DemoPlot.area_m2), 0.0)).where(*where)
-    for county, area in session.connection().execute(walked.group_by(DemoPlot.county_code)):
-        out[county]["walked"] += float(area or 0.0)
-    for county, crop, variety in session.connection().execute(
-            select(DemoPlot.county_code, DemoPlot.crop, DemoPlot.variety).distinct()
-            .where(*where, DemoPlot.variety.is_not(None), DemoPlot.crop.in_(TARGET_CROPS))):
-        out[county]["varieties"].add((crop, variety))
+    conn = session.connection()
+    variety = DemoPlot.crop.concat("/").concat(DemoPlot.variety)
+    is_target = and_(DemoPlot.variety.is_not(None), DemoPlot.crop.in_(TARGET_CROPS))
+    distinct_varieties = func.count(distinct(case((is_target, variety))))
+    for child, area, n in conn.execute(
+            select(key, func.coalesce(func.sum(DemoPlot.area_m2), 0.0), distinct_varieties)
+            .join(_DIV, _DIV.c.code == DemoPlot.county_code).where(*where).group_by(key)):
+        out[child]["walked"] += float(area or 0.0)
+        out[child]["varieties"] = float(n or 0)
+        total["walked"] += float(area or 0.0)
+    total["varieties"] = float(conn.scalar(select(distinct_varieties).where(*where)) or 0)
     ext_where = [func.substr(ExtensionReport.season, 1, 4) <= str(year)]
     if prefix:
         ext_where.append(ExtensionReport.county_code.startswith(prefix))
-    for county, kind, area in session.connection().execute(
-            select(ExtensionReport.county_code, ExtensionReport.kind, func.sum(ExtensionReport.area_m2))
-            .where(*ext_where).group_by(ExtensionReport.county_code, ExtensionReport.kind)):
-        out[county]["radiated" if kind == "land_radiated" else "extension"] += float(area or 0.0)
-    return out
+    for child, kind, area in conn.execute(
+            select(key, ExtensionReport.kind, func.sum(ExtensionReport.area_m2))
+            .join(_DIV, _DIV.c.code == ExtensionReport.county_code)
+            .where(*ext_where).group_by(key, ExtensionReport.kind)):
+        name = "radiated" if kind == "land_radiated" else "extension"
+        out[child][name] += float(area or 0.0)
+        total[name] += float(area or 0.0)
+    return out, total
 
 
 def _season_value(target_id: str, row: CoverageRow) -> tuple[float | None, dict[str, float]]:
@@ -250,15 +261,8 @@ def progress(session: Session, scope: str | None, season: str, *, cov: Coverage 
     resolved = resolve_scope(session, scope)
     cov = cov or coverage(session, resolved.code, parsed.key, today=today, with_plots=False)
     prefix = resolved.prefix if resolved.site is None else (resolved.site.place_code or "")
-    cumulative = _cumulative(session, prefix, parsed.year) if resolved.site is None else {}
-    tree = _tree(session, prefix)
-    child_of: dict[str, str] = {}
-    child_codes = {c.code for c in cov.children}
-    for county in cumulative:
-        for code in tree.chain(county):
-            if code in child_codes:
-                child_of[county] = code
-                break
+    per_child, total = _cumulative(session, prefix, parsed.year, (resolved.level, resolved.code)) \
+        if resolved.site is None else ({}, {})
     names = {c.code: (c.name, c.level) for c in cov.children}
 
     out: list[TargetProgress] = []
@@ -266,20 +270,9 @@ def progress(session: Session, scope: str | None, season: str, *, cov: Coverage 
         item = TargetProgress(t.id, t.name_zh, t.name_en, t.unit, t.accumulate, t.target_value, None,
                               by_year=t.by_year, basis=cov.scope.review_basis())
         if t.id in ("varieties", "variety_demo_area", "radiated_area") and resolved.site is None:
-            per_child: dict[str, Any] = defaultdict(lambda: {"walked": 0.0, "extension": 0.0, "radiated": 0.0,
-                                                             "varieties": set()})
-            total: dict[str, Any] = {"walked": 0.0, "extension": 0.0, "radiated": 0.0, "varieties": set()}
-            for county, v in cumulative.items():
-                targets = [total] + ([per_child[child_of[county]]] if county in child_of else [])
-                for acc in targets:
-                    acc["walked"] += v["walked"]
-                    acc["extension"] += v["extension"]
-                    acc["radiated"] += v["radiated"]
-                    acc["varieties"] |= v["varieties"]
-
-            def value(acc: dict[str, Any], target_id: str = t.id) -> float:
+            def value(acc: dict[str, float], target_id: str = t.id) -> float:
                 if target_id == "varieties":
-                    return float(len(acc["varieties"]))
+                    return acc["varieties"]
                 if target_id == "variety_demo_area":
                     return (acc["walked"] + acc["extension"]) / M2_PER_MU
                 return acc["radiated"] / M2_PER_MU
@@ -287,8 +280,8 @@ def progress(session: Session, scope: str | None, season: str, *, cov: Coverage 
             item.value = value(total)
             if t.id == "variety_demo_area":
                 item.parts = {"walked_mu": total["walked"] / M2_PER_MU, "reported_mu": total["extension"] / M2_PER_MU}
-            item.contributors = _top([Contributor(c, *names.get(c, (c, "")), value(acc))
-                                      for c, acc in per_child.items()])
+            item.contributors = _top([Contributor(c, *names[c], value(acc))
+                                      for c, acc in per_child.items() if c in names])
             if t.id != "radiated_area":
                 item.sites = _top([Contributor(s.code, s.name, s.kind or "site",
                                                s.variety_area_mu if t.id == "variety_demo_area" else 0.0)

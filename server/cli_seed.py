@@ -157,6 +157,19 @@ def _classify(session: Session, opts: DemoOptions) -> str:
 DEMO_STEPS.append(SeedStep("classify", _classify))  # after "results": trains on the reviewed ones
 
 
+def _coverage(session: Session, opts: DemoOptions) -> str:
+    from catalog.demo_coverage import coverage_counts, seed_coverage
+
+    r = seed_coverage(session, opts.seed)
+    if r.skipped:
+        plans, reports = coverage_counts(session)
+        return f"季别计划已存在 / season plans present: {plans}，面积报告 / area reports {reports}"
+    return f"季别计划 / season plans: {r.plans}，推广/辐射面积报告 / extension and radiated area reports: {r.reports}"
+
+
+DEMO_STEPS.append(SeedStep("coverage", _coverage))  # after "field" and "review": plans for its seasons
+
+
 @main.group()
 def seed() -> None:
     """演示数据 / Demo data."""

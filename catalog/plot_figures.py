@@ -1,0 +1,119 @@
+"""Each plot's figure: its highest approved yield measurement, kept in one row per plot (``plot_figure``).
+
+A plot's figure is its **highest approved** measurement (ministry > province > city > county; at one level 实收
+before 理论, then the latest), with the day of its first approved measurement (for completeness: on time or late)
+and how many measurements, and approved ones, it has. The coverage figures (``catalog.coverage``) read these rows —
+one per plot instead of ten measurements per plot — so a national view over a million measurements stays a few
+grouped queries.
+
+The rows follow the measurements in the same transaction: a flush hook recomputes the rows of every plot whose
+measurements were inserted, changed or deleted through a Session (approval, sync, import, seed all write that way).
+A bulk write that bypasses the ORM (``insert()``/``update()`` on ``yield_measurement``) must call
+:func:`refresh_plot_figures` for the plots it touched (or for all of them). A process whose database has no
+``plot_figure`` table (the field kit's local store) is left alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Date, Float, Integer, String, case, delete, event, func, insert, inspect, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import get_history
+
+from catalog.db import Base
+from catalog.field import LEVELS, YieldMeasurement
+
+LEVEL_RANK = {level: i for i, level in enumerate(LEVELS)}  # county 0 < city 1 < province 2 < ministry 3
+_CHUNK = 500
+
+
+class PlotFigure(Base):
+    __tablename__ = "plot_figure"
+
+    plot_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    measurements: Mapped[int] = mapped_column(Integer, default=0)  # not deleted
+    approved: Mapped[int] = mapped_column(Integer, default=0)
+    level: Mapped[str | None] = mapped_column(String(16))           # of the best approved measurement
+    method: Mapped[str | None] = mapped_column(String(16))
+    yield_kg_per_mu: Mapped[float | None] = mapped_column(Float)
+    gain_pct: Mapped[float | None] = mapped_column(Float)
+    baseline_type: Mapped[str | None] = mapped_column(String(16))
+    measured_on: Mapped[dt.date | None] = mapped_column(Date)
+    first_on: Mapped[dt.date | None] = mapped_column(Date)          # the first approved measurement's day
+
+
+def _level_rank() -> Any:
+    return case(*((YieldMeasurement.level == lv, rank) for lv, rank in LEVEL_RANK.items()), else_=-1)
+
+
+def figure_query(plot_ids: Iterable[str] | None = None) -> Any:
+    """SELECT of the ``plot_figure`` rows computed from ``yield_measurement`` (of ``plot_ids``, or every plot)."""
+    y = YieldMeasurement
+    approved = y.review_state == "approved"
+    where: list[Any] = [y.deleted.is_(False)]
+    if plot_ids is not None:
+        where.append(y.plot_id.in_(list(plot_ids)))
+    counts = (select(y.plot_id.label("plot_id"), func.count().label("n"),
+                     func.coalesce(func.sum(case((approved, 1), else_=0)), 0).label("n_approved"),
+                     func.min(case((approved, y.measured_on))).label("first_on"))
+              .where(*where).group_by(y.plot_id).subquery("counts"))
+    ranked = (select(y.plot_id.label("plot_id"), y.level, y.method, y.yield_kg_per_mu, y.gain_pct, y.baseline_type,
+                     y.measured_on,
+                     func.row_number().over(partition_by=y.plot_id,
+                                            order_by=(_level_rank().desc(), (y.method == "harvest").desc(),
+                                                      y.measured_on.desc(), y.id)).label("rn"))
+              .where(approved, *where).subquery("ranked"))
+    return (select(counts.c.plot_id, counts.c.n, counts.c.n_approved, ranked.c.level, ranked.c.method,
+                   ranked.c.yield_kg_per_mu, ranked.c.gain_pct, ranked.c.baseline_type, ranked.c.measured_on,
+                   counts.c.first_on)
+            .outerjoin(ranked, (ranked.c.plot_id == counts.c.plot_id) & (ranked.c.rn == 1)))
+
+
+_COLUMNS = ["plot_id", "measurements", "approved", "level", "method", "yield_kg_per_mu", "gain_pct",
+            "baseline_type", "measured_on", "first_on"]
+
+
+def refresh_plot_figures(conn: Connection | Session, plot_ids: Iterable[str] | None = None) -> None:
+    """Recompute the figures of ``plot_ids`` (None: every plot) from their measurements, in SQL."""
+    bind = conn.connection() if isinstance(conn, Session) else conn
+    table = PlotFigure.__table__
+    if plot_ids is None:
+        bind.execute(delete(table))
+        bind.execute(insert(table).from_select(_COLUMNS, figure_query()))
+        return
+    ids = sorted(set(plot_ids))
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i:i + _CHUNK]
+        bind.execute(delete(table).where(table.c.plot_id.in_(chunk)))
+        bind.execute(insert(table).from_select(_COLUMNS, figure_query(chunk)))
+
+
+_HAS_TABLE: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def _has_table(conn: Connection) -> bool:
+    engine = conn.engine
+    known = _HAS_TABLE.get(engine)
+    if known is None:
+        known = _HAS_TABLE[engine] = inspect(conn).has_table("plot_figure")
+    return known
+
+
+@event.listens_for(Session, "after_flush")
+def _follow_measurements(session: Session, _flush_context: Any) -> None:
+    plots: set[str] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, YieldMeasurement):
+            if obj.plot_id:
+                plots.add(obj.plot_id)
+            plots.update(p for p in get_history(obj, "plot_id").deleted if p)  # a measurement moved to another plot
+    if not plots:
+        return
+    conn = session.connection()
+    if _has_table(conn):
+        refresh_plot_figures(conn, plots)
