@@ -29,6 +29,7 @@ from catalog.db import UTCDateTime, utcnow
 from catalog.field import SYNCED_MODELS, Synced
 from catalog.models import Base  # every model module, so the synced tables' foreign keys resolve
 from fieldkit import codec
+from fieldkit.local_schema import add_missing_columns
 from sync.client import PendingFile, SyncState
 from sync.wire import SCHEMA as WIRE_SCHEMA  # the record schema this kit speaks (not the local file's)
 
@@ -164,6 +165,7 @@ class Store:
         self.engine: Engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
         event.listen(self.engine, "connect", _pragmas)
         Base.metadata.create_all(self.engine, tables=SYNCED_TABLES + HOOK_TABLES)
+        add_missing_columns(self.engine, SYNCED_TABLES)  # a kit set up before a column existed (review, 0007)
         KitBase.metadata.create_all(self.engine)
         with self.session() as s:
             if s.get(Meta, "schema") is None:

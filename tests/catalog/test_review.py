@@ -274,3 +274,23 @@ def test_best_approved__highest_level_and_the_level_it_stands_on(session: Sessio
     rows = session.execute(review.best_approved_query([a]).order_by(None)).mappings().all()
     assert [(r["plot_id"], r["level"], r["level_rank"], r["yield_kg_per_mu"]) for r in rows] == [
         (a, "province", 3, 702.45)]
+
+
+def test_locked__the_ledger_import_again_passes_a_changed_ledger_is_refused_whole(session: Session) -> None:
+    from catalog.access import SYSTEM
+    from catalog.field_import import import_ledger
+    from tests.catalog.test_field_import import GOOD, xlsx
+
+    import_ledger(session, xlsx(GOOD), "台账.xlsx", actor=SYSTEM)
+    first = session.scalars(select(YieldMeasurement).where(YieldMeasurement.yield_kg_per_mu == 721.61)).one()
+    review.approve(session, COUNTY, first.id)
+    session.commit()
+    again = import_ledger(session, xlsx(GOOD), "台账.xlsx", actor=SYSTEM)  # the same figures: nothing changes
+    assert again.count("yield", "unchanged") == 4
+    changed = [list(GOOD[0]), *GOOD[1:]]
+    changed[0][11] = 2300  # 鲜重 of the approved measurement's row
+    with pytest.raises(review.Locked):
+        import_ledger(session, xlsx(changed), "台账.xlsx", actor=SYSTEM)
+    session.rollback()
+    stored = session.get(YieldMeasurement, first.id)
+    assert stored is not None and (stored.yield_kg_per_mu, stored.review_state) == (721.61, "approved")
