@@ -348,3 +348,100 @@ def _national_overlays(frame: _Frame, width: int, height: int) -> list[str]:
     out.append(f'<text class="approval-note" x="16" y="{height - 8}" font-size="10" fill="#555" {FONT}>'
                f"{escape(APPROVAL_NOTE)} {escape(APPROVAL_NOTE_EN)}</text>")
     return out
+
+
+# --------------------------------------------------------------------------------------------------- area maps
+
+AREA_LEVELS = ("province", "prefecture", "county")
+
+
+@dataclass(frozen=True)
+class _AreaShapes:
+    """The regions of one area map, projected and simplified once: (code, name, SVG path data) each."""
+
+    regions: tuple[tuple[str, str, str], ...]
+    overlays: str   # national overlays (borders, boundary lines, inset, note), or ""
+    scale_bar: str
+    legend_at: tuple[float, float]
+
+
+@lru_cache(maxsize=64)
+def _area_shapes(level: str, within: str, width: int, height: int) -> _AreaShapes:
+    if level == "province":
+        pgeoms, pcodes, pnames = _provinces()
+        frame = _Frame(NATIONAL_PROJ, shapely.box(73.5, 17.5, 135.1, 53.6), (20, 40, width - 40, height - 80))
+        px = _simplify_px(np.asarray(frame.to_pixels(shapely.clip_by_rect(pgeoms, *MAIN_MAP_BOX)), dtype=object),
+                          0.8)
+        regions = tuple((c, n, _path_d(g)) for c, n, g in zip(pcodes, pnames, px, strict=True) if not g.is_empty)
+        parts = _national_overlays(frame, width, height)
+        overlays = "".join(parts[parts.index("</g>") + 1:])  # the province borders are the regions here
+        return _AreaShapes(regions, overlays, _scale_bar(frame, width / 2 - 60, height - 24, width / 6),
+                           (40, height - 200))
+    geoms, codes, _, names = _counties()
+    sel = [i for i, c in enumerate(codes) if c and c.startswith(within)]
+    if not sel:
+        raise KeyError(within)
+    if level == "prefecture":
+        groups: dict[str, list[int]] = {}
+        for i in sel:
+            groups.setdefault(str(codes[i])[:4] + "00", []).append(i)
+        keys = sorted(groups)
+        chosen = np.asarray([shapely.union_all(geoms[groups[k]]) for k in keys], dtype=object)
+        labels = list(keys)
+    else:
+        keys = [str(codes[i]) for i in sel]
+        chosen = geoms[sel]
+        labels = [names[i] for i in sel]
+    extent = shapely.union_all(chosen)
+    frame = _Frame(_local_proj(extent), extent, (20, 40, width - 220, height - 80))
+    px = _simplify_px(np.asarray(frame.to_pixels(chosen), dtype=object))
+    regions = tuple((k, n, _path_d(g)) for k, n, g in zip(keys, labels, px, strict=True) if not g.is_empty)
+    return _AreaShapes(regions, "", _scale_bar(frame, width / 2 - 60, height - 24, width / 6), (width - 190, 70))
+
+
+def render_area_choropleth(
+    values: Mapping[str, float],
+    *,
+    level: str,
+    within: str = "",
+    names: Mapping[str, str] | None = None,
+    links: Mapping[str, str] | None = None,
+    title: str = "",
+    unit: str = "",
+    breaks: Sequence[float] | None = None,
+    classes: int = 5,
+    width: int = 900,
+    height: int = 680,
+) -> str:
+    """Regions of one level coloured by ``values`` (6-digit division code → figure), with a class-break legend,
+    each region a link when ``links`` (code → URL) names it.
+
+    ``level`` ``"province"``: the country's provinces (Albers, national boundary lines, 南海诸岛 inset, 审图号
+    note); ``"prefecture"``: the prefectures of the province whose code starts with ``within`` (two digits),
+    dissolved from their counties; ``"county"``: the counties whose code starts with ``within`` (2 or 4 digits).
+    ``names`` (code → name) labels the regions' tooltips (the map's own names otherwise). The projected shapes
+    are cached per level, area and size, so colouring a map again costs only the colours. Raises KeyError when
+    no county lies in ``within``.
+    """
+    if level not in AREA_LEVELS:
+        raise ValueError(f"level must be one of {AREA_LEVELS}")
+    shapes = _area_shapes(level, within, width, height)
+    brk = list(breaks) if breaks is not None else class_breaks(list(values.values()), classes)
+    low = min(values.values()) if values else 0.0
+    body = ['<g class="regions" stroke="#fff" stroke-width="0.6" fill-rule="evenodd">']
+    for code, own_name, d in shapes.regions:
+        value = values.get(code)
+        k = _class_of(value, brk)
+        fill = NO_DATA if k is None else PALETTE[k % len(PALETTE)]
+        name = (names or {}).get(code, own_name)
+        tip = f"{name} {code}" + (f": {_fmt(value)} {unit}" if value is not None else "：无数据")
+        path = (f'<path d="{d}" fill="{fill}" data-code="{code}" data-value="{"" if value is None else value}">'
+                f"<title>{escape(tip)}</title></path>")
+        href = (links or {}).get(code)
+        body.append(f'<a href="{escape(href)}" class="region-link" data-code="{code}">{path}</a>' if href else path)
+    body.append("</g>")
+    body.append(shapes.overlays)
+    body.append(_legend(*shapes.legend_at, brk, low, unit))
+    body.append(shapes.scale_bar)
+    body.append(_north_arrow(width - 30, 44))
+    return _svg(width, height, title, body)

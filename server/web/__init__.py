@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response
 
-from server.web import account_pages, event_pages, lists_pages, needs_pages, review_pages
+from server.web import account_pages, coverage_pages, event_pages, lists_pages, needs_pages, review_pages
 from server.web.apidocs import apidocs_page
 from server.web.browse import results_page
 from server.web.classify_form import classification_submit
@@ -31,6 +31,7 @@ event_pages.register(bp)
 lists_pages.register(bp)
 needs_pages.register(bp)
 review_pages.register(bp)
+coverage_pages.register(bp)
 
 
 @bp.after_request
