@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from catalog import review
 from catalog.access import Actor, Grant
-from catalog.demo_plots import COUNTIES, NAMESPACE, _quad, _samples
+from catalog.demo_plots import COUNTIES, NAMESPACE, SURNAMES, _quad, _samples
 from catalog.divisions import Division
 from catalog.field import DemoPlot, YieldMeasurement
 from catalog.field_rules import apply_plot, apply_yield
@@ -35,6 +35,7 @@ REJECTIONS = ("5个样点中第3点鲜重与第2点完全相同，请核实原�
               "收获面积合计超过样方规定（每点不超过1.5亩），请核对丈量记录",
               "对照品种产量缺少出处，请补充同一试验的对照田实收数据")
 XINZHENG = "410184"
+GIVEN = ("建国", "明", "华", "志强", "丽", "秀英", "卫东", "海燕", "国庆", "玉兰")
 
 
 @dataclass
@@ -61,7 +62,8 @@ def _retest(rng: random.Random, m: YieldMeasurement, level: str, panel: str, day
     for s in samples:
         s["fresh_kg"] = round(float(s["fresh_kg"]) * rng.uniform(0.96, 1.03), 1)
     out: dict[str, Any] = {"plot_id": m.plot_id, "method": m.method, "level": level, "samples": samples,
-                           "crop": m.crop, "verifies_id": m.id, "panel": [f"{panel}专家组", "组长签字见测产结果表"],
+                           "crop": m.crop, "verifies_id": m.id,
+                           "panel": [f"{panel} {rng.choice(SURNAMES)}{rng.choice(GIVEN)}" for _ in range(3)],
                            "measured_on": (m.measured_on + dt.timedelta(days=days)) if m.measured_on else None}
     if m.baseline_type in ("check_variety", "county_average"):
         out |= {"baseline_type": m.baseline_type, "baseline_kg_per_mu": m.baseline_kg_per_mu}
