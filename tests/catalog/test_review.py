@@ -3,7 +3,7 @@ rejection and the edit that sends it back, the queue, the audit trail and the hi
 SQLite and PostGIS.
 
 Hand-checked figures (DOMAIN.md's published wheat example): 2260 kg fresh, moisture 13.8 %, impurity 0.1 % over
-3.1 亩 at wheat's standard 13 % → 2260 × 0.999 × 0.862 ÷ 0.87 = 2237.0 kg, ÷ 3.1 = 721.61 kg/亩; against a check
+3.1 亩 at wheat's standard 13 % → 2260 × 0.999 × 0.862 ÷ 0.87 = 2236.98 kg, ÷ 3.1 = 721.61 kg/亩; against a check
 variety of 650 kg/亩 the gain is (721.61 − 650) ÷ 650 = 11.02 %.
 """
 
@@ -294,3 +294,25 @@ def test_locked__the_ledger_import_again_passes_a_changed_ledger_is_refused_whol
     session.rollback()
     stored = session.get(YieldMeasurement, first.id)
     assert stored is not None and (stored.yield_kg_per_mu, stored.review_state) == (721.61, "approved")
+
+
+def test_sheet__computation_step_by_step_as_stored(session: Session) -> None:
+    from catalog.yield_sheet import build_sheet
+
+    pid = plot(session)
+    harvest = measure(session, pid, samples=[*WHEAT, {"area_mu": 2.65, "fresh_kg": 1950, "moisture": 0.14,
+                                                      "impurity": 0.005}])
+    sheet = build_sheet(session, harvest)
+    # 2260 × 0.999 × 0.862 ÷ 0.87 = 2236.98 kg and 1950 × 0.995 × 0.86 ÷ 0.87 = 1917.95 kg: 4154.93 kg over
+    # 3.1 + 2.65 = 5.75 亩 → 722.60 kg/亩
+    assert [round(r.standard_kg or 0, 2) for r in sheet.rows] == [2236.98, 1917.95]
+    assert (round(sheet.total_kg or 0, 2), sheet.total_mu, round(sheet.result or 0, 2)) == (4154.93, 5.75, 722.6)
+    assert harvest.yield_kg_per_mu == 722.6 and sheet.standard_moisture == 0.13
+    assert sheet.place == ["河南省", "郑州市", "中牟县"] and sheet.crop_name == "小麦" and sheet.points_required == 5
+    assert sheet.notes  # 2 points on a 50 亩 plot: fewer than the 5 the rule asks
+    theory = measure(session, pid, method="theoretical",
+                     samples=[{"ears_per_mu": 420000, "grains_per_ear": 36, "thousand_grain_g": 46}])
+    t = build_sheet(session, theory, "en")
+    # 420,000 × 36 × 46 g × 10⁻⁶ × 0.85 = 591.19 kg/亩
+    assert (t.factor, round(t.result or 0, 2), theory.yield_kg_per_mu) == (0.85, 591.19, 591.19)
+    assert t.level_name == "county self-test" and t.state_name == "pending"
