@@ -22,6 +22,7 @@ from catalog.access import Actor, Grant
 from catalog.demo_plots import COUNTIES
 from catalog.field import DemoPlot
 from catalog.seasons import ExtensionReport, SeasonPlan, create_extension_report, save_plan, season_dates
+from gis.area import M2_PER_MU
 
 # Key assistance counties (重点帮扶县, shipped list) with a plan but no plot yet: the gaps page has someone behind.
 KEY_COUNTIES_PLANNED = (("150422", "2026-autumn_grain", 12), ("150524", "2026-autumn_grain", 8),
@@ -58,7 +59,8 @@ def seed_coverage(session: Session, seed: int = 42) -> CoverageSeedReport:
                    DemoPlot.id.not_in(control_ids))
             .group_by(DemoPlot.season).order_by(DemoPlot.season)).all()
         exact = county.code == "230184"  # 五常 plans what it walks
-        for season, n, area_m2 in rows:
+        for season, n, area in rows:
+            area_m2 = float(area or 0.0)
             window = season_dates(session, season)
             if window is None:
                 continue
@@ -70,10 +72,10 @@ def seed_coverage(session: Session, seed: int = 42) -> CoverageSeedReport:
                 deadline = window[1] - dt.timedelta(days=rng.randint(5, 25))
             save_plan(session, officer, {
                 "county_code": county.code, "season": season, "plots_expected": expected,
-                "area_expected_mu": round(float(area_m2) / (10000 / 15) * expected / max(1, int(n)), 1),
+                "area_expected_mu": round(area_m2 / M2_PER_MU * expected / max(1, int(n)), 1),
                 "deadline": deadline.isoformat(), "notes": "县农业农村局年度示范计划"})
             report.plans += 1
-            walked_mu = float(area_m2) / (10000 / 15)
+            walked_mu = area_m2 / M2_PER_MU
             if season[:4] >= "2025":
                 create_extension_report(session, officer, {
                     "county_code": county.code, "season": season, "kind": "variety_extension",

@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Date, Float, Integer, String, case, delete, event, func, insert, inspect, select
+from sqlalchemy import Date, Float, Integer, String, Table, case, delete, event, func, insert, inspect, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import get_history
@@ -82,6 +82,7 @@ def refresh_plot_figures(conn: Connection | Session, plot_ids: Iterable[str] | N
     """Recompute the figures of ``plot_ids`` (None: every plot) from their measurements, in SQL."""
     bind = conn.connection() if isinstance(conn, Session) else conn
     table = PlotFigure.__table__
+    assert isinstance(table, Table)
     if plot_ids is None:
         bind.execute(delete(table))
         bind.execute(insert(table).from_select(_COLUMNS, figure_query()))

@@ -37,7 +37,8 @@ def test_report_coverage__xlsx_one_sheet_per_table_with_real_numbers(run, tmp_pa
     assert result.exit_code == 0, result.output
     wb = load_workbook(out, read_only=True)
     try:
-        assert {"概况", "覆盖情况", "下级区划", "站点", "增产", "耕地质量", "目标进度", "缺口-站点"} <= set(wb.sheetnames)
+        assert {"概况", "覆盖情况", "下级区划", "站点", "增产", "耕地质量", "目标进度", "缺口-站点"} \
+            <= set(wb.sheetnames)
         rows = list(wb["覆盖情况"].iter_rows(values_only=True))
         head, henan = rows[0], dict(zip(rows[0], rows[1], strict=True))
         assert "审核层级：省级复测（地块）" in head
@@ -47,7 +48,8 @@ def test_report_coverage__xlsx_one_sheet_per_table_with_real_numbers(run, tmp_pa
         assert (henan["审核层级：县级自测（地块）"], henan["审核层级：省级复测（地块）"]) == (4, 1)
         g_rows = list(wb["增产"].iter_rows(values_only=True))
         gains = [dict(zip(g_rows[0], r, strict=True)) for r in g_rows[1:]]
-        ck = next(g for g in gains if g["代码"] == "410000" and g["作物"] == "玉米" and g["对照类型"] == "对照品种(CK)")
+        ck = next(g for g in gains
+                  if g["代码"] == "410000" and g["作物"] == "玉米" and g["对照类型"] == "对照品种(CK)")
         assert (ck["地块数"], ck["面积（亩）"], ck["面积加权增产（%）"]) == (2, 40, 9.0)
         assert isinstance(ck["面积加权增产（%）"], int | float)  # a number, not text
         assert "县级自测 4 块" in ck["审核层级"]
