@@ -40,6 +40,7 @@ from catalog.coverage import (
     scope_division,
 )
 from catalog.coverage_export import FLAG_NAMES, REASON_NAMES, SITE_KIND_NAMES, coverage_tables, write_xlsx
+from catalog.coverage_series import SeasonFigures, season_series
 from catalog.db import beijing_today
 from catalog.divisions import ROOT, Division
 from catalog.errors import NotFound, ValidationFailed
@@ -125,10 +126,10 @@ def target_text(tp: TargetProgress, value: float | None) -> str:
 
 
 def bar_chart(items: Sequence[tuple[str, float | None, str]], *, title: str, css: str = "chart",
-              width: int = 640) -> Markup:
+              width: int = 420) -> Markup:
     """Horizontal bars, one per (label, value, shown text); negative values run left of the zero line. A
     standalone ``<svg>`` with a title and a text per bar (no script, no external file)."""
-    row_h, top, label_w, text_w = 26, 34, 150, 110
+    row_h, top, label_w, text_w = 24, 30, 96, 112
     height = top + max(1, len(items)) * row_h + 10
     values = [v for _l, v, _t in items if v is not None and math.isfinite(v)]
     low, high = min([0.0, *values]), max([0.0, *values])
@@ -230,16 +231,22 @@ def choropleth(cov: Coverage, scope: Scope, metric: Metric, season: str, plots: 
     links = {c.code: url_for("web.coverage", scope=c.code, season=season, map=metric.key) for c in cov.children}
     values = {c.code: v for c in cov.children if (v := metric.value(c)) is not None}
     names = {c.code: c.name for c in cov.children}
+    # Classes over the regions that have some of it (zeros would take every class of a sparse figure); a zero
+    # region still shows in the lowest class, a region without a value in grey.
+    positive = [x for x in values.values() if x > 0]
+    breaks = maps.class_breaks(positive) if positive and min(values.values()) >= 0 else None
     try:
         if level == "country":
             return Markup(maps.render_area_choropleth(values, level="province", names=names, links=links,
-                                                      title=title, unit=unit))
+                                                      title=title, unit=unit, breaks=breaks))
         if level == "province":
             return Markup(maps.render_area_choropleth(values, level="prefecture", within=scope.code[:2],
-                                                      names=names, links=links, title=title, unit=unit))
+                                                      names=names, links=links, title=title, unit=unit,
+                                                      breaks=breaks))
         if level == "prefecture":
             return Markup(maps.render_area_choropleth(values, level="county", within=scope.code[:4],
-                                                      names=names, links=links, title=title, unit=unit))
+                                                      names=names, links=links, title=title, unit=unit,
+                                                      breaks=breaks))
         county = scope.code if level == "county" else (scope.site.place_code if scope.site else None)
         if county and len(county) == 6 and not county.endswith("00"):
             shapes = [maps.MapPlot(p.id, p.boundary, p.name) for p in plots if p.boundary is not None]
@@ -288,10 +295,9 @@ def _view(session: Any, actor: Actor, scope_code: str) -> View:
     return View(scope, season, seasons, cov, targets, found, Labels.load(session, counties))
 
 
-def _series(session: Any, scope: Scope, seasons: list[str]) -> list[tuple[str, CoverageRow]]:
+def _series(session: Any, scope: Scope, seasons: list[str]) -> list[SeasonFigures]:
     """The scope's own figures in each of the newest seasons, oldest first (progress over time)."""
-    newest = sorted(seasons, reverse=True)[:MAX_SERIES]
-    return [(s, coverage(session, scope.code, s, with_sites=False, with_plots=False).scope) for s in sorted(newest)]
+    return season_series(session, scope, sorted(sorted(seasons, reverse=True)[:MAX_SERIES]))
 
 
 def coverage_page(scope: str) -> Page:
@@ -309,15 +315,15 @@ def coverage_page(scope: str) -> Page:
     crop_name = lambda code: v.labels.code("crop", code)  # noqa: E731
     scen_name = lambda code: v.labels.code("land_scenario", code) if code else t("coverage.no_scenario")  # noqa: E731
     charts = [
-        bar_chart([(season_name(session, s), r.plot_area_mu, mu_text(r.plot_area_mu)) for s, r in series],
-                  title=t("coverage.chart_area_by_season")),
-        bar_chart([(season_name(session, s), float(r.measured_plots), f"{r.measured_plots} 块") for s, r in series],
-                  title=t("coverage.chart_measured_by_season")),
+        bar_chart([(season_name(session, f.season), f.area_mu, mu_text(f.area_mu)) for f in series],
+                  title=t("coverage.chart_area_by_season"), css="chart area-by-season"),
+        bar_chart([(season_name(session, f.season), float(f.measured_plots), f"{f.measured_plots} 块") for f in series],
+                  title=t("coverage.chart_measured_by_season"), css="chart measured-by-season"),
         bar_chart([(crop_name(g.crop), g.gain_pct, f"{pct_text(g.gain_pct)} · {mu_text(g.area_mu)}")
                    for g in v.cov.scope.gains if g.demo_type == "variety" and g.crop and g.baseline_type is None],
-                  title=t("coverage.chart_gain_by_crop")),
+                  title=t("coverage.chart_gain_by_crop"), css="chart gain-by-crop"),
         bar_chart([(scen_name(lf.land_scenario), lf.area_mu, mu_text(lf.area_mu)) for lf in v.cov.scope.land],
-                  title=t("coverage.chart_land_by_scenario")),
+                  title=t("coverage.chart_land_by_scenario"), css="chart land-by-scenario"),
     ]
     return render_template(
         "coverage/dashboard.html", v=v, row=v.cov.scope, metric=metric, metrics=METRICS.values(), the_map=the_map,

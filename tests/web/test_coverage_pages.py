@@ -126,6 +126,24 @@ def test_each_level__renders_down_to_the_plot(as_role: Any, data: Data) -> None:
     assert plot.count('class="best"') == 1  # the province re-test is the one counted
 
 
+def chart_bars(html: str, css: str) -> dict[str, float]:
+    """Bar label → value of one chart."""
+    svg = html.split(f'class="chart {css}"', 1)[1].split("</svg>", 1)[0]
+    return {label: float(v) for v, label in re.findall(r'data-value="([^"]+)"><title>([^：<]+)：', svg)}
+
+
+def test_charts__by_season_crop_and_scenario_match_the_figures(as_role: Any, data: Data) -> None:
+    c = as_role("ministry_officer")
+    henan = page(c, f"/coverage/410000{Q}")
+    assert chart_bars(henan, "area-by-season") == {"2025年秋粮": pytest.approx(25.0), "2026年秋粮": pytest.approx(210.0)}
+    assert chart_bars(henan, "measured-by-season") == {"2025年秋粮": 0.0, "2026年秋粮": 5.0}
+    # 河南's variety plots by crop: maize A, B, C (+8, +12, +4 over 60 亩) → +7.33; soybean E +6
+    assert chart_bars(henan, "gain-by-crop") == {"玉米": pytest.approx(440 / 60), "大豆": pytest.approx(6.0)}
+    assert chart_bars(henan, "land-by-scenario") == {"盐碱地": pytest.approx(60.0)}
+    site = page(c, f"/coverage/IC1-410184{Q}")  # 新郑: D and E
+    assert chart_bars(site, "area-by-season")["2026年秋粮"] == pytest.approx(90.0)
+
+
 def test_dashboard__season_and_map_choices(as_role: Any, data: Data) -> None:
     c = as_role("ministry_officer")
     html = page(c, f"/coverage/410000{Q}&map=completeness")
