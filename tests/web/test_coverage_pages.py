@@ -135,7 +135,8 @@ def chart_bars(html: str, css: str) -> dict[str, float]:
 def test_charts__by_season_crop_and_scenario_match_the_figures(as_role: Any, data: Data) -> None:
     c = as_role("ministry_officer")
     henan = page(c, f"/coverage/410000{Q}")
-    assert chart_bars(henan, "area-by-season") == {"2025年秋粮": pytest.approx(25.0), "2026年秋粮": pytest.approx(210.0)}
+    assert chart_bars(henan, "area-by-season") == {"2025年秋粮": pytest.approx(25.0),
+                                                   "2026年秋粮": pytest.approx(210.0)}
     assert chart_bars(henan, "measured-by-season") == {"2025年秋粮": 0.0, "2026年秋粮": 5.0}
     # 河南's variety plots by crop: maize A, B, C (+8, +12, +4 over 60 亩) → +7.33; soybean E +6
     assert chart_bars(henan, "gain-by-crop") == {"玉米": pytest.approx(440 / 60), "大豆": pytest.approx(6.0)}
