@@ -188,6 +188,12 @@ class S3FileStore:
             if now.complete:
                 return now
             raise OffsetMismatch(now.offset) from None
+        except BaseException:  # the bucket went away mid-way: leave no multipart upload open if it can be helped
+            try:
+                self._abort(sha256, upload_id)
+            except Exception:  # noqa: BLE001 - the first error is the one to report; the lifecycle rule cleans up
+                pass
+            raise
         self._delete([c.key for c in chunks])
         return UploadState(length, True, length)
 

@@ -97,7 +97,7 @@ def cluster(postgis_url: str, redis_db: Any, s3_settings: dict[str, str], tmp_pa
             env = {**os.environ, "YUANXIAN_ENV": "production", "DATABASE_URL": postgis_url, "SECRET_KEY": SECRET,
                    "REDIS_URL": REDIS_URL, "YUANXIAN_INSTANCE": str(home), "YUANXIAN_WORKERS": "2",
                    "PROMETHEUS_MULTIPROC_DIR": str(home / "metrics"), **s3_settings}
-            for name in ("YUANXIAN_PROXIES", "SYNC_FILES_DIR", "LOG_FORMAT"):
+            for name in ("YUANXIAN_PROXIES", "LOG_FORMAT"):
                 env.pop(name, None)
             port, log = free_port(), home / "serve.log"
             with log.open("wb") as out:
