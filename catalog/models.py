@@ -16,6 +16,7 @@ from catalog import (  # noqa: F401
     plot_figures,
     result_index,
     results,
+    review,
     search_index,
     seasons,
     sites,

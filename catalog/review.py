@@ -28,7 +28,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Index, Select, and_, case, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from catalog import field_access
@@ -54,6 +54,9 @@ STATE_NAMES: dict[str, tuple[str, str]] = {
     "pending": ("待审核", "pending"), "approved": ("已审核（锁定）", "approved (locked)"),
     "rejected": ("已退回", "rejected")}
 MAX_COMMENT = 2000
+# The review queue: pending measurements of one level in one area (migration 0010).
+Index("ix_yield_measurement_review_queue", YieldMeasurement.review_state, YieldMeasurement.level,
+      YieldMeasurement.county_code)
 
 
 class Locked(Conflict):
