@@ -4,6 +4,7 @@ corrupted download is refused and nothing is installed."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import subprocess
 import sys
@@ -30,7 +31,8 @@ def _wheel(where: Path, version: str) -> Path:
     path = where / f"{name}-py3-none-any.whl"
     files = {"fieldkit/__init__.py": f'RELEASE = "{version}"\n',
              f"{name}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: yuanxian\nVersion: {version}\n",
-             f"{name}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+             f"{name}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                                        "Tag: py3-none-any\n"}
     record = [f"{n},sha256={_b64(hashlib.sha256(t.encode()).digest())},{len(t.encode())}" for n, t in files.items()]
     files[f"{name}.dist-info/RECORD"] = "\n".join([*record, f"{name}.dist-info/RECORD,,"]) + "\n"
     where.mkdir(parents=True, exist_ok=True)
@@ -41,8 +43,6 @@ def _wheel(where: Path, version: str) -> Path:
 
 
 def _b64(digest: bytes) -> str:
-    import base64
-
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
