@@ -87,7 +87,8 @@ class YieldMeasurement(Synced, Base):
     # below on the same plot (a county self-test has none). Approved records are locked; a rejection carries
     # its comment back to the agent's field kit.
     verifies_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    review_state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    review_state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending",
+                                              index=True)
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     review_comment: Mapped[str | None] = mapped_column(Text)

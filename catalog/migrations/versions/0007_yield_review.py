@@ -20,6 +20,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('yield_measurement', schema=None) as batch_op:
         batch_op.add_column(sa.Column('verifies_id', sa.String(length=36), nullable=True))
+        # The server default stays: app servers of the release before this one keep writing yields (without
+        # the column) during a rolling upgrade.
         batch_op.add_column(sa.Column('review_state', sa.String(length=16), nullable=False,
                                       server_default='pending'))
         batch_op.add_column(sa.Column('reviewed_by', sa.String(length=64), nullable=True))
@@ -27,8 +29,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('review_comment', sa.Text(), nullable=True))
         batch_op.create_index(batch_op.f('ix_yield_measurement_verifies_id'), ['verifies_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_yield_measurement_review_state'), ['review_state'], unique=False)
-    with op.batch_alter_table('yield_measurement', schema=None) as batch_op:
-        batch_op.alter_column('review_state', server_default=None)  # the model's default from here on
 
 
 def downgrade() -> None:
