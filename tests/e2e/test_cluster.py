@@ -123,8 +123,8 @@ def cluster(postgis_url: str, redis_db: Any, s3_settings: dict[str, str], tmp_pa
 
 
 def _photo(path: Path, rng: random.Random) -> Path:
-    """A JPEG of noise: 60 KiB to about 1 MiB, so most take several 128 KiB chunks."""
-    side = rng.choice([160, 300, 420, 560])
+    """A JPEG of noise, about 70 KiB to 1.5 MiB: most take several 128 KiB chunks."""
+    side = rng.choice([160, 420, 640, 860])
     Image.frombytes("RGB", (side, side), rng.randbytes(side * side * 3)).save(buf := io.BytesIO(), "JPEG",
                                                                              quality=95)
     path.write_bytes(buf.getvalue())
@@ -142,7 +142,7 @@ def _work(kit: Kit, rng: random.Random, n: int, shots: Path, anchored: set[str])
         elif roll < 0.45:
             anchored.add(plot := rng.choice(plots))
             kit.add_yield(plot)
-        elif roll < 0.65:
+        elif roll < 0.7:
             anchored.add(plot := rng.choice(plots))
             kit.add_photo(plot, _photo(shots / f"{kit.name}-{n}-{i}.jpg", rng))
         elif roll < 0.92:
@@ -241,6 +241,8 @@ def test_cluster__two_app_servers_behind_a_cutting_round_robin__server_holds_exa
     multi = {sha for k in kits for sha in shas if (k.store.path.parent / f"{k.name}-files" / sha).exists()
              and (k.store.path.parent / f"{k.name}-files" / sha).stat().st_size > CHUNK}
     assert multi and len(patched[0] & patched[1] & multi) >= max(1, len(multi) // 2), (patched, multi)
+    print(f"cluster: {len(recs)} records, {len(intended)} photos ({len(shas)} files, {len(multi)} of several chunks), "
+          f"requests per server {dict(proxy.upstreams)}, connections {dict(proxy.seen)}, {cut} syncs cut")
 
 
 def _access(log: Path) -> list[dict[str, Any]]:
