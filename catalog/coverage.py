@@ -41,7 +41,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Float, Index, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy import Float, Index, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from catalog.access import OFFICER_ROLES, Actor
@@ -334,8 +334,11 @@ def _plot_filter(season: str, prefix: str, site_id: str | None = None, county_co
 
 
 def _is_control() -> Any:
+    # IN over the (few) control plots, computed once: a correlated EXISTS makes SQLite scan every plot per plot
+    # when its statistics say the column is mostly empty.
     control = DemoPlot.__table__.alias("control_of")
-    return exists().where(control.c.control_plot_id == DemoPlot.id, control.c.deleted.is_(False))
+    return DemoPlot.id.in_(select(control.c.control_plot_id).where(control.c.control_plot_id.is_not(None),
+                                                                   control.c.deleted.is_(False)))
 
 
 def best_measurements(season: str, prefix: str = "", site_id: str | None = None,
