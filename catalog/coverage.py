@@ -471,31 +471,24 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
 
     pk = key_of(DemoPlot.county_code)
 
-    # plots and area
-    for key, demo_type, n, total in session.connection().execute(
-            with_div(select(pk, DemoPlot.demo_type, func.count(), func.coalesce(func.sum(DemoPlot.area_m2), 0.0)),
-                     DemoPlot.county_code)
+    # plots and area; their measurements, and the approved ones (from the plots' figures)
+    for key, demo_type, n, total, n_measured, n_approved in session.connection().execute(
+            with_div(select(pk, DemoPlot.demo_type, func.count(), func.coalesce(func.sum(DemoPlot.area_m2), 0.0),
+                            func.coalesce(func.sum(PlotFigure.measurements), 0),
+                            func.coalesce(func.sum(PlotFigure.approved), 0))
+                     .outerjoin(PlotFigure, PlotFigure.plot_id == DemoPlot.id), DemoPlot.county_code)
             .where(*where).group_by(pk, DemoPlot.demo_type)):
         acc = out[key]
         acc.plots += int(n)
         acc.area += float(total or 0.0)
+        acc.measurements += int(n_measured)
+        acc.approved_measurements += int(n_approved)
         if demo_type == "land_quality":
             acc.land_plots += int(n)
             acc.land_area += float(total or 0.0)
         else:
             acc.variety_plots += int(n)
             acc.variety_area += float(total or 0.0)
-
-    # every measurement of the season's plots, and the approved ones
-    for key, n, n_approved in session.connection().execute(
-            with_div(select(pk, func.coalesce(func.sum(PlotFigure.measurements), 0),
-                            func.coalesce(func.sum(PlotFigure.approved), 0))
-                     .join(DemoPlot, DemoPlot.id == PlotFigure.plot_id), DemoPlot.county_code)
-            .where(*where)
-            .group_by(pk)):
-        acc = out[key]
-        acc.measurements += int(n)
-        acc.approved_measurements += int(n_approved)
 
     # each plot's best approved measurement: levels, gains by crop and baseline, completeness against the plan
     best = PlotFigure.__table__  # each plot's best approved measurement (catalog.plot_figures)
