@@ -326,18 +326,20 @@ def decidable_condition(actor: Actor) -> ColumnElement[bool]:
     return or_(*clauses) if clauses else false()
 
 
-def ready_condition(lower: Any) -> ColumnElement[bool]:
+def ready_condition() -> ColumnElement[bool]:
     """SQL: the level below is approved (a county self-test is always ready): :func:`order_ok` in one query.
 
-    ``lower``: an alias of ``yield_measurement`` outer-joined on ``lower.id == verifies_id`` (a join through the
-    primary key: an EXISTS inside this OR would make PostgreSQL hash every approved measurement first)."""
+    The level below is read by a correlated scalar subquery through its primary key, once per candidate row (an
+    EXISTS inside this OR made PostgreSQL hash every approved measurement first, and an outer join scanned them)."""
+    lower = aliased(YieldMeasurement)
     city = aliased(YieldMeasurement)
+    lower_state = select(lower.review_state).where(lower.id == YieldMeasurement.verifies_id,
+                                                   lower.deleted.is_(False)).scalar_subquery()
     city_waiting = exists(select(city.id).where(
         city.verifies_id == YieldMeasurement.verifies_id, city.level == "city", city.deleted.is_(False),
         city.review_state != "approved", city.id != YieldMeasurement.id))
-    lower_ok = and_(lower.review_state == "approved", lower.deleted.is_(False))
     return or_(YieldMeasurement.level == "county",
-               and_(lower_ok, or_(YieldMeasurement.level != "province", ~city_waiting)))
+               and_(lower_state == "approved", or_(YieldMeasurement.level != "province", ~city_waiting)))
 
 
 def queue_query(actor: Actor, filters: QueueFilter) -> Select[YieldMeasurement, DemoPlot]:
@@ -347,8 +349,7 @@ def queue_query(actor: Actor, filters: QueueFilter) -> Select[YieldMeasurement, 
              .where(YieldMeasurement.deleted.is_(False), DemoPlot.deleted.is_(False),
                     YieldMeasurement.review_state == filters.state, decidable_condition(actor)))
     if filters.state == "pending":
-        lower = aliased(YieldMeasurement)
-        query = query.outerjoin(lower, lower.id == YieldMeasurement.verifies_id).where(ready_condition(lower))
+        query = query.where(ready_condition())
     if filters.level:
         query = query.where(YieldMeasurement.level == filters.level)
     if filters.county:
