@@ -1,4 +1,5 @@
-"""The audit entries and sync change-log rows of many flushes, written together: one statement each per batch.
+"""The audit entries and sync change-log rows of many flushes, written together: one statement each per batch
+(and the plot figures of the measurements written, ``catalog.plot_figures``, refreshed once).
 
 The flush hooks (``catalog.audit``, ``catalog.changelog``) collect their rows at every flush as always — who
 acts is checked there, and what changed is read from the flush — but inside :func:`deferred_logs` they hand the
@@ -6,8 +7,9 @@ rows to the session's :class:`Pending` instead of executing them. On a normal ex
 same transaction, so they commit or roll back with the writes they describe. A savepoint that rolls back must
 drop the rows collected inside it: take a :meth:`Pending.mark` before and :meth:`Pending.drop_after` it.
 
-Nothing in the transaction may read ``audit_entry`` or ``sync_change`` while rows are pending (the sync push,
-the only user, does not).
+Nothing in the transaction may read ``audit_entry``, ``sync_change`` or ``plot_figure`` while rows are pending
+(the sync push, the only user, does not). A plot whose figure waits is refreshed even when the savepoint of the
+write that named it rolled back: the figure is recomputed from the measurements, so that changes nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from catalog import changelog
+from catalog import changelog, plot_figures
 from catalog.audit import DEFERRED_AUDIT, AuditEntry
 
 
@@ -28,6 +30,7 @@ from catalog.audit import DEFERRED_AUDIT, AuditEntry
 class Pending:
     audit: list[dict[str, Any]] = field(default_factory=list)
     log: list[changelog.Entry] = field(default_factory=list)
+    plots: set[str] = field(default_factory=set)  # whose figures to refresh
 
     def mark(self) -> tuple[int, int]:
         return len(self.audit), len(self.log)
@@ -46,22 +49,24 @@ class Pending:
             last.pop(e.key, None)  # re-inserted: keeps the order of the last changes
             last[e.key] = e
         changelog.write(session, list(last.values()))
-        self.audit, self.log = [], []
+        if self.plots:
+            plot_figures.follow(session, self.plots)
+        self.audit, self.log, self.plots = [], [], set()
 
 
 @contextmanager
 def deferred_logs(session: Session) -> Iterator[Pending]:
     """Within: audit entries and change-log rows wait in the returned :class:`Pending`; written on normal exit,
     dropped on an exception (the caller rolls the transaction back)."""
-    if DEFERRED_AUDIT in session.info or changelog.DEFERRED_LOG in session.info:
+    keys = (DEFERRED_AUDIT, changelog.DEFERRED_LOG, plot_figures.DEFERRED_FIGURES)
+    if any(k in session.info for k in keys):
         raise RuntimeError("deferred_logs does not nest")
     pending = Pending()
-    session.info[DEFERRED_AUDIT] = pending.audit
-    session.info[changelog.DEFERRED_LOG] = pending.log
+    session.info.update(zip(keys, (pending.audit, pending.log, pending.plots), strict=True))
     try:
         yield pending
         session.flush()  # the last changes' rows too
     finally:
-        session.info.pop(DEFERRED_AUDIT, None)
-        session.info.pop(changelog.DEFERRED_LOG, None)
+        for k in keys:
+            session.info.pop(k, None)
     pending.write(session)

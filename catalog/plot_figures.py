@@ -95,6 +95,8 @@ def refresh_plot_figures(conn: Connection | Session, plot_ids: Iterable[str] | N
 
 
 _HAS_TABLE: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+# A set here (``catalog.deferred_logs``): the plots of each flush wait in it, refreshed once at the batch's end.
+DEFERRED_FIGURES = "yx_plot_figures_deferred"
 
 
 def _has_table(conn: Connection) -> bool:
@@ -115,6 +117,15 @@ def _follow_measurements(session: Session, _flush_context: Any) -> None:
             plots.update(p for p in get_history(obj, "plot_id").deleted if p)  # a measurement moved to another plot
     if not plots:
         return
+    deferred = session.info.get(DEFERRED_FIGURES)
+    if deferred is not None:
+        deferred.update(plots)
+        return
+    follow(session, plots)
+
+
+def follow(session: Session, plots: Iterable[str]) -> None:
+    """Refresh the figures of ``plots`` in the session's transaction, where the database keeps them."""
     conn = session.connection()
     if _has_table(conn):
         refresh_plot_figures(conn, plots)

@@ -263,3 +263,21 @@ def test_push__batch__one_audit_entry_and_log_row_per_write__none_for_what_was_r
     assert sorted(logged) == sorted([(good, "upsert", 1), (edited, "upsert", 1), (kept, "upsert", 2)])
     assert session.get(Observation, failed) is None and session.get(DemoPlot, bad) is None
     assert session.get(DemoPlot, kept).name == "改名"
+
+
+def test_push__yields_in_a_batch__the_plots_figure_counts_the_applied_ones(session):
+    # catalog.plot_figures follows every measurement written; in a push it waits for the batch's end.
+    from catalog.plot_figures import PlotFigure
+
+    rid = str(uuid.uuid4())
+    wheat = {"method": "harvest", "level": "county", "crop": "wheat", "measured_on": "2026-06-05",
+             "samples": [{"area_mu": 0.3, "fresh_kg": 226, "moisture": 0.138, "impurity": 0.001}]}
+    batch = [m("plot", rid, plot_fields(crop="wheat", season="2026-summer_grain", boundary=SQUARE)),
+             m("yield", str(uuid.uuid4()), {"plot_id": rid, **wheat}),
+             m("yield", str(uuid.uuid4()), {"plot_id": rid, **wheat, "crop": "no-such-crop"}),
+             m("yield", str(uuid.uuid4()), {"plot_id": rid, **wheat, "measured_on": "2026-06-06"})]
+    answers = push(session, HENAN, batch)
+    session.commit()
+    assert [a.status for a in answers] == ["applied", "applied", "rejected", "applied"], answers
+    figure = session.get(PlotFigure, rid)
+    assert figure is not None and (figure.measurements, figure.approved) == (2, 0)
