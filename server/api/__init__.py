@@ -13,6 +13,7 @@ from server.api.auth.routes import blp as auth_blp
 from server.api.classify.routes import blp as classify_blp
 from server.api.classify.routes import result_blp as result_classification_blp
 from server.api.codelists.routes import blp as codelists_blp
+from server.api.coverage.routes import blp as coverage_blp
 from server.api.devices.routes import blp as devices_blp
 from server.api.divisions.routes import blp as divisions_blp
 from server.api.events.routes import blp as events_blp
@@ -29,6 +30,7 @@ BLUEPRINTS = [codelists_blp, results_blp, divisions_blp, sites_blp, auth_blp, us
               sync_blp, events_blp, needs_blp, lists_blp, classify_blp, result_classification_blp]
 BLUEPRINTS.append(fieldkit_blp)  # issue 8: the field kit package for `fieldkit update`
 BLUEPRINTS.append(review_blp)  # issue 7: approval of yield measurements
+BLUEPRINTS.append(coverage_blp)  # issue 7: coverage, targets, gaps, plans, extension reports
 
 
 def init_app(app: Flask) -> None:

@@ -160,6 +160,29 @@ def county_yield(c: Ctx) -> str:
     return m.id
 
 
+PLAN = {"plots_expected": 3, "deadline": "2026-10-31"}  # 2026-autumn_grain
+REPORT = {"county_code": "410102", "season": "2026-autumn_grain", "kind": "variety_extension", "area_mu": 800,
+          "evidence": "2026年中原区农业统计报表"}
+
+
+def plan(c: Ctx) -> str:
+    """The plan of 410102 for 2026-autumn_grain, made (again) by the test operator; its path."""
+    from catalog.seasons import save_plan
+
+    save_plan(c.session, operator("test"), {**PLAN, "county_code": "410102", "season": "2026-autumn_grain"})
+    c.session.commit()
+    return "/api/plans/410102/2026-autumn_grain"
+
+
+def extension_report(c: Ctx) -> str:
+    """A fresh 品种推广面积 report of 410102, made by the test operator; its id."""
+    from catalog.seasons import create_extension_report
+
+    r = create_extension_report(c.session, operator("test"), REPORT)
+    c.session.commit()
+    return r.id
+
+
 def list_issue(c: Ctx, kind: str) -> str:
     """A fresh list issue: "national draft", "河南 draft" (empty) or "published" (national, one result)."""
     from catalog import list_rules as lr
@@ -395,6 +418,31 @@ BUILDERS: dict[str, Callable[[Ctx], Request]] = {
         "POST", f"/api/yields/{county_yield(c)}/approve", {"json": {}}),
     "POST /api/yields/<yield_id>/reject · pending county self-test in 410102, with a comment": lambda c: (
         "POST", f"/api/yields/{county_yield(c)}/reject", {"json": {"comment": "样点不足"}}),
+    # coverage (catalog.coverage, targets, gaps, seasons): 410102 is the county officer's and agent's county
+    "GET /api/coverage · 410102": lambda c: ("GET", "/api/coverage?scope=410102&season=2026-autumn_grain", {}),
+    "GET /api/coverage/progress · 410102": lambda c: (
+        "GET", "/api/coverage/progress?scope=410102&season=2026-autumn_grain", {}),
+    "GET /api/coverage/gaps · 410102": lambda c: (
+        "GET", "/api/coverage/gaps?scope=410102&season=2026-autumn_grain", {}),
+    "GET /api/coverage/export.xlsx · 410102": lambda c: (
+        "GET", "/api/coverage/export.xlsx?scope=410102&season=2026-autumn_grain", {}),
+    "GET /api/plans": lambda c: ("GET", "/api/plans?season=2026-autumn_grain", {}),
+    "GET /api/plans/<county>/<season> · the plan of 410102": lambda c: ("GET", plan(c), {}),
+    "PUT /api/plans/<county>/<season> · the plan of 410102": lambda c: (
+        "PUT", "/api/plans/410102/2026-autumn_grain", {"json": PLAN}),
+    "DELETE /api/plans/<county>/<season> · the plan of 410102": lambda c: ("DELETE", plan(c), {}),
+    "GET /api/extension-reports": lambda c: ("GET", "/api/extension-reports?season=2026-autumn_grain", {}),
+    "POST /api/extension-reports · 410102, with evidence": lambda c: (
+        "POST", "/api/extension-reports", {"json": REPORT}),
+    "GET /api/extension-reports/<report_id> · a report of 410102": lambda c: (
+        "GET", f"/api/extension-reports/{extension_report(c)}", {}),
+    "PATCH /api/extension-reports/<report_id> · a report of 410102": lambda c: (
+        "PATCH", f"/api/extension-reports/{extension_report(c)}", {"json": {"area_mu": 900}}),
+    "DELETE /api/extension-reports/<report_id> · a report of 410102": lambda c: (
+        "DELETE", f"/api/extension-reports/{extension_report(c)}", {}),
+    "GET /api/targets": lambda c: ("GET", "/api/targets", {}),
+    "PATCH /api/targets/<target_id> · notes": lambda c: (
+        "PATCH", "/api/targets/yield_gain", {"json": {"notes": f"备注{uuid.uuid4().hex[:4]}"}}),
 }
 
 
