@@ -599,6 +599,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sheet.date": ("测产日期", "Measured on"),
     "sheet.recorded_by": ("录入人", "Recorded by"),
     "sheet.samples": ("二、样点", "2. Sample points"),
+    "sheet.no_samples": ("未记录样点数据（产量按台账或手工录入，无法逐步复核计算）",
+                         "No sample points recorded (the yield was entered from a ledger or by hand: no computation "
+                         "to check step by step)"),
     "sheet.point": ("样点", "Point"),
     "sheet.area_mu": ("收获面积（亩）", "Area (mu)"),
     "sheet.fresh_kg": ("鲜重（kg）", "Fresh (kg)"),
@@ -744,6 +747,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "coverage.state_rejected": ("已退回", "Rejected"),
     "coverage.reviewed": ("审核", "Reviewed"),
     "coverage.no_measurements": ("尚无测产记录", "No measurements yet"),
+    "coverage.sheet": ("测产结果表", "Measurement sheet"),
     "coverage.printed": ("打印于 {d}", "printed {d}"),
     "coverage.bad_input": ("请求有误", "The request cannot be read"),
 }

@@ -124,6 +124,9 @@ def test_each_level__renders_down_to_the_plot(as_role: Any, data: Data) -> None:
     plot = page(c, f"/coverage/plots/{data.plots['A']}")
     assert 'id="plot-name">A' in plot and "省级复测" in plot and "超出所在县" in plot
     assert plot.count('class="best"') == 1  # the province re-test is the one counted
+    sheets = re.findall(r'class="sheet-link" href="(/yields/[^/"]+/sheet)"', plot)
+    assert len(sheets) == plot.count("<tr data-yield=")  # each measurement links to its printable sheet
+    assert c.get(sheets[0]).status_code == 200
 
 
 def chart_bars(html: str, css: str) -> dict[str, float]:
