@@ -105,14 +105,15 @@ def implausible_yields(session: Session, season: str, prefix: str = "") -> list[
     """Plots whose best approved yield lies outside their county's far-out fences for the crop (module doc)."""
     f = PlotFigure
     ranked = (select(f.plot_id, f.yield_kg_per_mu.label("y"), DemoPlot.county_code.label("county"),
-                     DemoPlot.crop.label("crop"), DemoPlot.name.label("name"),
+                     DemoPlot.crop.label("crop"),
                      func.ntile(4).over(partition_by=(DemoPlot.county_code, DemoPlot.crop),
                                         order_by=f.yield_kg_per_mu).label("quarter"),
                      func.count().over(partition_by=(DemoPlot.county_code, DemoPlot.crop)).label("n"))
               .select_from(f).join(DemoPlot, DemoPlot.id == f.plot_id)
               .where(f.approved > 0, f.yield_kg_per_mu.is_not(None), DemoPlot.demo_type == "variety",
                      *_plot_filter(season, prefix))
-              .subquery("ranked"))
+              .cte("ranked"))  # read twice (fences, then the plots outside them): a CTE computes it once
+    # (narrow rows through the window's sort, so it stays in memory: a flagged plot's name is joined at the end)
     fences = (select(ranked.c.county, ranked.c.crop,
                      func.max(case((ranked.c.quarter == 1, ranked.c.y))).label("q1"),
                      func.max(case((ranked.c.quarter == 3, ranked.c.y))).label("q3"))
@@ -121,8 +122,9 @@ def implausible_yields(session: Session, season: str, prefix: str = "") -> list[
     iqr = fences.c.q3 - fences.c.q1
     low, high = fences.c.q1 - FENCE_K * iqr, fences.c.q3 + FENCE_K * iqr
     rows = session.connection().execute(
-        select(ranked.c.plot_id, ranked.c.name, ranked.c.county, ranked.c.crop, ranked.c.y, low, high)
+        select(ranked.c.plot_id, DemoPlot.name, ranked.c.county, ranked.c.crop, ranked.c.y, low, high)
         .join(fences, and_(fences.c.county == ranked.c.county, fences.c.crop == ranked.c.crop))
+        .join(DemoPlot, DemoPlot.id == ranked.c.plot_id)
         .where(or_(ranked.c.y < low, ranked.c.y > high))
         .order_by(ranked.c.county, ranked.c.crop, ranked.c.plot_id))
     return [FlaggedPlot(pid, name, county, crop, ["implausible_yield"], float(y), (float(lo), float(hi)))
