@@ -65,9 +65,13 @@ BASELINE_NAMES = {"control_plot": ("对照田", "Control plot"), "check_variety"
 GRADE_SCALE = "GB/T 33469-2016"
 SITE_KINDS_WITH_COUNTIES = ("innovation_county", "key_county")
 
-# Indexes the coverage queries need (created in migration 0008): a season's plots by county, a plot's measurements
-# by review state with what the figures read, soil samples by plot, control plots.
-Index("ix_demo_plot_season_county", DemoPlot.season, DemoPlot.county_code)
+# Indexes the coverage queries need (created in migrations 0008 and 0011): a season's plots by county with every
+# column the grouped queries read (covering: the plots' wide rows are not read), each plot's figure likewise, a
+# plot's measurements by review state with what the figures read, soil samples by plot, control plots.
+Index("ix_demo_plot_coverage", DemoPlot.season, DemoPlot.county_code, DemoPlot.demo_type, DemoPlot.crop,
+      DemoPlot.deleted, DemoPlot.id, DemoPlot.area_m2, DemoPlot.site_id, DemoPlot.land_scenario, DemoPlot.variety)
+Index("ix_plot_figure_coverage", PlotFigure.plot_id, PlotFigure.approved, PlotFigure.measurements, PlotFigure.level,
+      PlotFigure.baseline_type, PlotFigure.gain_pct, PlotFigure.yield_kg_per_mu, PlotFigure.first_on)
 Index("ix_demo_plot_control_plot_id", DemoPlot.control_plot_id)
 Index("ix_yield_measurement_plot_review", YieldMeasurement.plot_id, YieldMeasurement.review_state,
       YieldMeasurement.level)
