@@ -1,10 +1,10 @@
 """Each plot's figure: its highest approved yield measurement, kept in one row per plot (``plot_figure``).
 
-A plot's figure is its **highest approved** measurement (ministry > province > city > county; at one level 实收
-before 理论, then the latest), with the day of its first approved measurement (for completeness: on time or late)
-and how many measurements, and approved ones, it has. The coverage figures (``catalog.coverage``) read these rows —
-one per plot instead of ten measurements per plot — so a national view over a million measurements stays a few
-grouped queries.
+A plot's figure is its **highest approved** measurement, as :func:`catalog.review.best_approved_query` ranks them
+(ministry > province > city > county; at one level 实收 before 理论, then the latest), with the day of its first
+approved measurement (for completeness: on time or late) and how many measurements, and approved ones, it has.
+The coverage figures (``catalog.coverage``) read these rows — one per plot instead of ten measurements per plot —
+so a national view over a million measurements stays a few grouped queries.
 
 The rows follow the measurements in the same transaction: a flush hook recomputes the rows of every plot whose
 measurements were inserted, changed or deleted through a Session (approval, sync, import, seed all write that way).
@@ -26,9 +26,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import get_history
 
 from catalog.db import Base
-from catalog.field import LEVELS, YieldMeasurement
+from catalog.field import YieldMeasurement
+from catalog.review import best_approved_query
 
-LEVEL_RANK = {level: i for i, level in enumerate(LEVELS)}  # county 0 < city 1 < province 2 < ministry 3
 _CHUNK = 500
 
 
@@ -47,10 +47,6 @@ class PlotFigure(Base):
     first_on: Mapped[dt.date | None] = mapped_column(Date)          # the first approved measurement's day
 
 
-def _level_rank() -> Any:
-    return case(*((YieldMeasurement.level == lv, rank) for lv, rank in LEVEL_RANK.items()), else_=-1)
-
-
 def figure_query(plot_ids: Iterable[str] | None = None) -> Any:
     """SELECT of the ``plot_figure`` rows computed from ``yield_measurement`` (of ``plot_ids``, or every plot)."""
     y = YieldMeasurement
@@ -62,16 +58,11 @@ def figure_query(plot_ids: Iterable[str] | None = None) -> Any:
                      func.coalesce(func.sum(case((approved, 1), else_=0)), 0).label("n_approved"),
                      func.min(case((approved, y.measured_on))).label("first_on"))
               .where(*where).group_by(y.plot_id).subquery("counts"))
-    ranked = (select(y.plot_id.label("plot_id"), y.level, y.method, y.yield_kg_per_mu, y.gain_pct, y.baseline_type,
-                     y.measured_on,
-                     func.row_number().over(partition_by=y.plot_id,
-                                            order_by=(_level_rank().desc(), (y.method == "harvest").desc(),
-                                                      y.measured_on.desc(), y.id)).label("rn"))
-              .where(approved, *where).subquery("ranked"))
-    return (select(counts.c.plot_id, counts.c.n, counts.c.n_approved, ranked.c.level, ranked.c.method,
-                   ranked.c.yield_kg_per_mu, ranked.c.gain_pct, ranked.c.baseline_type, ranked.c.measured_on,
+    best = best_approved_query(None if plot_ids is None else list(plot_ids)).subquery("best")  # review's order
+    return (select(counts.c.plot_id, counts.c.n, counts.c.n_approved, best.c.level, best.c.method,
+                   best.c.yield_kg_per_mu, best.c.gain_pct, best.c.baseline_type, best.c.measured_on,
                    counts.c.first_on)
-            .outerjoin(ranked, (ranked.c.plot_id == counts.c.plot_id) & (ranked.c.rn == 1)))
+            .outerjoin(best, best.c.plot_id == counts.c.plot_id))
 
 
 _COLUMNS = ["plot_id", "measurements", "approved", "level", "method", "yield_kg_per_mu", "gain_pct",
