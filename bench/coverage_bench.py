@@ -11,12 +11,16 @@ for the size) and rebuilt when the schema or the sizes change, or with ``--rebui
 Then times, each call in a fresh session as a request would be:
 
 - ``national``: ``catalog.coverage.coverage`` of the country (34 province rows, every site), the progress to the
-  national targets (``catalog.targets.progress``) and the gaps (``catalog.gaps.gaps``) — what the national
-  dashboard shows;
+  national targets (``catalog.targets.progress``), the gaps (``catalog.gaps.gaps``) and the figures of the seasons
+  in use (``catalog.coverage_series.season_series``, the charts) — what the national dashboard page computes
+  (``server.web.coverage_pages``);
 - ``province``: the same for one province (its prefectures and sites), a different province each call.
 
 The figures read each plot's best approved measurement from ``plot_figure`` (``catalog.plot_figures``), which the
 bulk load fills once with ``refresh_plot_figures`` (its time is reported as ``plot_figures_s``).
+
+Besides the wall time, each call's SQL time (summed over the cursor executions, ``sql_*`` in the JSON) is reported:
+it is the steadier figure on a shared, loaded machine.
 
     .venv/bin/python bench/coverage_bench.py                  # 100,000 plots, 1,000,000 measurements, both engines
     .venv/bin/python bench/coverage_bench.py --quick --engines sqlite
@@ -39,14 +43,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.catalog_search import LOCAL_POSTGIS, build, percentile  # noqa: E402
-from catalog.coverage import coverage  # noqa: E402
+from catalog.coverage import coverage, resolve_scope  # noqa: E402
+from catalog.coverage_series import season_series  # noqa: E402
 from catalog.db import make_engine, utcnow  # noqa: E402
 from catalog.divisions import Division  # noqa: E402
 from catalog.events import Event, EventSite  # noqa: E402
@@ -264,6 +269,13 @@ def populate(url: str, sizes: dict[str, int], seed: int) -> dict[str, float]:
             "measurements": measured}
 
 
+def analyze(url: str) -> None:
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+
+
 def _tag(sizes: dict[str, int]) -> str:
     return f"{SCHEMA_TAG}:{sizes['plots']}:{sizes['per_plot']}:{sizes['results']}:{sizes['intents']}"
 
@@ -311,10 +323,35 @@ def postgis_url(admin_url: str, sizes: dict[str, int], rebuild: bool) -> str:
 
 
 def dashboard(session: Session, scope: str) -> tuple[int, int]:
-    cov = coverage(session, scope, TIMED_SEASON, with_plots=False)
+    """What ``server.web.coverage_pages.coverage_page`` computes for a division (a country or a province has no
+    plot list): coverage, progress, gaps, and the series over the seasons in use."""
+    cov = coverage(session, scope, TIMED_SEASON)
     targets = progress(session, scope, TIMED_SEASON, cov=cov)
     found = gaps(session, scope, TIMED_SEASON, cov=cov)
-    return len(cov.children) + len(cov.sites) + len(targets), len(found.sites) + len(found.flagged)
+    series = season_series(session, resolve_scope(session, scope), sorted(SEASONS))
+    return len(cov.children) + len(cov.sites) + len(targets) + len(series), len(found.sites) + len(found.flagged)
+
+
+class SqlClock:
+    """Seconds spent in cursor executions on ``engine`` (SQLAlchemy's before/after_cursor_execute events)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.total = 0.0
+        self.statements = 0
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn: Any, *_a: Any) -> None:
+        conn.info["yx_bench_t0"] = time.perf_counter()
+
+    def _after(self, conn: Any, *_a: Any) -> None:
+        self.total += time.perf_counter() - conn.info.pop("yx_bench_t0")
+        self.statements += 1
+
+    def take(self) -> tuple[float, int]:
+        out = (self.total, self.statements)
+        self.total, self.statements = 0.0, 0
+        return out
 
 
 def measure(url: str, calls: int, warmup: int, seed: int) -> dict[str, Any]:
@@ -330,23 +367,36 @@ def measure(url: str, calls: int, warmup: int, seed: int) -> dict[str, Any]:
                   "sites": s.scalar(select(func.count()).select_from(Site).where(Site.active.is_(True)))}
     national: list[float] = []
     province: list[float] = []
+    sql_national: list[float] = []
+    sql_province: list[float] = []
+    statements = 0
     rows = 0
+    clock = SqlClock(engine)
     for k in range(calls + warmup):
         with Session(engine) as s:
+            clock.take()
             t0 = time.perf_counter()
             rows, _ = dashboard(s, "000000")
             t1 = time.perf_counter()
+            sql_n, statements = clock.take()
         with Session(engine) as s:
             t2 = time.perf_counter()
             dashboard(s, rng.choice(provinces))
             t3 = time.perf_counter()
+            sql_p, _ = clock.take()
         if k >= warmup:
             national.append((t1 - t0) * 1000)
             province.append((t3 - t2) * 1000)
+            sql_national.append(sql_n * 1000)
+            sql_province.append(sql_p * 1000)
     engine.dispose()
-    return {**counts, "national_rows": rows,
+    return {**counts, "national_rows": rows, "national_statements": statements,
             "national_p50_ms": statistics.median(national), "national_p95_ms": percentile(national, 95),
-            "province_p50_ms": statistics.median(province), "province_p95_ms": percentile(province, 95)}
+            "province_p50_ms": statistics.median(province), "province_p95_ms": percentile(province, 95),
+            "sql_national_p50_ms": statistics.median(sql_national),
+            "sql_national_p95_ms": percentile(sql_national, 95),
+            "sql_province_p50_ms": statistics.median(sql_province),
+            "sql_province_p95_ms": percentile(sql_province, 95)}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -373,6 +423,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         built: dict[str, Any] = {"cached": True}
         if _cached(url, sizes):
             upgrade(url)  # a database cached by an older revision gets the newer migrations (and their data)
+            analyze(url)  # … and statistics on what they wrote, as after the bulk load
         else:
             print(f"[{name}] building {sizes['plots']} plots, {sizes['plots'] * sizes['per_plot']} measurements …",
                   file=sys.stderr, flush=True)
@@ -380,19 +431,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"[{name}] timing {calls} national and {calls} province dashboards …", file=sys.stderr, flush=True)
         report[name] = {"built": built, **measure(url, calls, warmup, args.seed)}
 
-    print(f"\n{calls} calls each (+{warmup} warm-up): coverage + progress to the targets + gaps, season {TIMED_SEASON}")
+    print(f"\n{calls} calls each (+{warmup} warm-up): coverage + progress to the targets + gaps + series, "
+          f"season {TIMED_SEASON}; load average {os.getloadavg()[0]:.1f}")
     print(f"{'engine':<8} {'counties':>8} {'sites':>5} {'plots':>8} {'measurements':>12} {'national p50':>13} "
-          f"{'national p95':>13} {'province p50':>13} {'province p95':>13}")
+          f"{'national p95':>13} {'province p50':>13} {'province p95':>13} {'SQL nat p50':>12} {'SQL nat p95':>12} "
+          f"{'SQL prov p95':>12}")
     for name, r in report.items():
         print(f"{name:<8} {r['counties']:>8} {r['sites']:>5} {r['plots']:>8} {r['measurements']:>12} "
               f"{r['national_p50_ms']:>11.1f}ms {r['national_p95_ms']:>11.1f}ms {r['province_p50_ms']:>11.1f}ms "
-              f"{r['province_p95_ms']:>11.1f}ms")
+              f"{r['province_p95_ms']:>11.1f}ms {r['sql_national_p50_ms']:>10.1f}ms {r['sql_national_p95_ms']:>10.1f}ms "
+              f"{r['sql_province_p95_ms']:>10.1f}ms")
     summary = {
         "plots": sizes["plots"], "measurements_per_plot": sizes["per_plot"], "calls": calls,
         "national_p95_ms": {k: round(v["national_p95_ms"], 1) for k, v in report.items()},
         "province_p95_ms": {k: round(v["province_p95_ms"], 1) for k, v in report.items()},
         "national_p50_ms": {k: round(v["national_p50_ms"], 1) for k, v in report.items()},
         "province_p50_ms": {k: round(v["province_p50_ms"], 1) for k, v in report.items()},
+        **{f"sql_{x}_ms": {k: round(v[f"sql_{x}_ms"], 1) for k, v in report.items()}
+           for x in ("national_p50", "national_p95", "province_p50", "province_p95")},
+        "national_statements": {k: v["national_statements"] for k, v in report.items()},
+        "load_average": round(os.getloadavg()[0], 1),
         "sizes": {k: {x: v[x] for x in ("counties", "sites", "plots", "measurements")} for k, v in report.items()},
         "built": {k: v["built"] for k, v in report.items()},
     }
