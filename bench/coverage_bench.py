@@ -439,8 +439,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for name, r in report.items():
         print(f"{name:<8} {r['counties']:>8} {r['sites']:>5} {r['plots']:>8} {r['measurements']:>12} "
               f"{r['national_p50_ms']:>11.1f}ms {r['national_p95_ms']:>11.1f}ms {r['province_p50_ms']:>11.1f}ms "
-              f"{r['province_p95_ms']:>11.1f}ms {r['sql_national_p50_ms']:>10.1f}ms {r['sql_national_p95_ms']:>10.1f}ms "
-              f"{r['sql_province_p95_ms']:>10.1f}ms")
+              f"{r['province_p95_ms']:>11.1f}ms {r['sql_national_p50_ms']:>10.1f}ms "
+              f"{r['sql_national_p95_ms']:>10.1f}ms {r['sql_province_p95_ms']:>10.1f}ms")
     summary = {
         "plots": sizes["plots"], "measurements_per_plot": sizes["per_plot"], "calls": calls,
         "national_p95_ms": {k: round(v["national_p95_ms"], 1) for k, v in report.items()},
