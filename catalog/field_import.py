@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog import review
 from catalog.access import Actor, Grant
 from catalog.codelists import current_codes
 from catalog.db import new_id
@@ -332,6 +333,14 @@ def _plan_yields(session: Session, plans: Mapping[tuple[str, str, str], _PlotPla
             data = {k: v for k, v in r.yield_data.items() if not k.startswith("_")}
             _clean, errors = clean_yield(session, data, plot=plot)
             r.errors.extend(_located(e, r.row) for e in errors)
+            current = _existing_yield(session, plan.plot_id, data) if plan.existing is not None else None
+            if not errors and current is not None and review.is_locked(current):
+                values, _errors = clean_yield(session, data, True, current=current, plot=plot)
+                try:
+                    review.ensure_unlocked(current, values)  # as apply_yield would refuse it, but as this row's error
+                except review.Locked as exc:
+                    r.errors.append(FieldError("yield", exc.code, f"第 {r.row} 行：{exc.zh}", f"Row {r.row}: {exc.en}",
+                                               r.row, current.id))
             if r.errors:
                 plan.ok = False
             out[r.row] = r.yield_data
@@ -366,12 +375,8 @@ def _write(session: Session, actor: Actor, plans: Mapping[tuple[str, str, str], 
             if planned.pop("_from_control", False):
                 planned["baseline_type"] = "control_plot"
             data = {**planned, "plot_id": plan.plot_id}
-            existing = session.scalar(select(YieldMeasurement.id).where(
-                YieldMeasurement.plot_id == plan.plot_id, YieldMeasurement.method == data.get("method"),
-                YieldMeasurement.level == (data.get("level") or "county"),
-                YieldMeasurement.measured_on == _date(data.get("measured_on")),
-                YieldMeasurement.deleted.is_(False)).limit(1))
-            done = apply_yield(session, writer, data, record_id=existing)
+            existing = _existing_yield(session, plan.plot_id, data)
+            done = apply_yield(session, writer, data, record_id=existing.id if existing else None)
             ystatus = "created" if done.created else "updated" if done.changed else "unchanged"
             report.outcomes.append(RowOutcome(row.row, "yield", ystatus, r.plot.get("name", ""), done.record.id))
     for plan in plans.values():
@@ -379,6 +384,15 @@ def _write(session: Session, actor: Actor, plans: Mapping[tuple[str, str, str], 
             for r in plan.rows:
                 report.outcomes.append(RowOutcome(r.row, "plot" if r is plan.first else "yield", "skipped",
                                                   plan.key[2]))
+
+
+def _existing_yield(session: Session, plot_id: str, data: Mapping[str, Any]) -> YieldMeasurement | None:
+    """The plot's measurement a ledger row stands for: same method, level and day."""
+    return session.scalar(select(YieldMeasurement).where(
+        YieldMeasurement.plot_id == plot_id, YieldMeasurement.method == data.get("method"),
+        YieldMeasurement.level == (data.get("level") or "county"),
+        YieldMeasurement.measured_on == _date(data.get("measured_on")),
+        YieldMeasurement.deleted.is_(False)).limit(1))
 
 
 def _date(value: Any) -> dt.date | None:

@@ -276,7 +276,7 @@ def test_best_approved__highest_level_and_the_level_it_stands_on(session: Sessio
         (a, "province", 3, 702.45)]
 
 
-def test_locked__the_ledger_import_again_passes_a_changed_ledger_is_refused_whole(session: Session) -> None:
+def test_locked__the_ledger_import_again_passes_a_changed_row_is_refused_as_its_row(session: Session) -> None:
     from catalog.access import SYSTEM
     from catalog.field_import import import_ledger
     from tests.catalog.test_field_import import GOOD, xlsx
@@ -289,8 +289,14 @@ def test_locked__the_ledger_import_again_passes_a_changed_ledger_is_refused_whol
     assert again.count("yield", "unchanged") == 4
     changed = [list(GOOD[0]), *GOOD[1:]]
     changed[0][11] = 2300  # 鲜重 of the approved measurement's row
-    with pytest.raises(review.Locked):
+    with pytest.raises(ValidationFailed) as refused:
         import_ledger(session, xlsx(changed), "台账.xlsx", actor=SYSTEM)
+    session.rollback()
+    [error] = refused.value.errors
+    assert (error.field, error.code, error.row, error.value) == ("yield", "locked", 2, first.id)
+    assert "已审核通过并锁定" in error.zh
+    good = import_ledger(session, xlsx(changed), "台账.xlsx", actor=SYSTEM, good_only=True)
+    assert good.count("yield", "unchanged") == 2  # the other plot's rows; the locked plot's rows are skipped
     session.rollback()
     stored = session.get(YieldMeasurement, first.id)
     assert stored is not None and (stored.yield_kg_per_mu, stored.review_state) == (721.61, "approved")
