@@ -269,6 +269,13 @@ class Scope:
     prefix: str                # leading digits the division fixes ("" for the country)
     site: Site | None = None
 
+    @property
+    def plots_prefix(self) -> str:
+        """Leading county-code digits of the scope's plots: the division's, or a site's province's."""
+        if self.site is not None:
+            return (self.site.province_code or "")[:2]
+        return self.prefix
+
 
 def _prefix(division: Division) -> str:
     return {"province": division.code[:2], "prefecture": division.code[:4]}.get(division.level, division.code)

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, Select, String, Text, UniqueConstraint, select
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, Select, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from catalog.access import OFFICER_ROLES, Actor
@@ -164,12 +164,32 @@ def season_dates(session: Session, season: str) -> tuple[dt.date, dt.date] | Non
 
 
 def seasons_in_use(session: Session) -> list[str]:
-    """Every season that plots or plans name, newest first."""
+    """Every season that plots or plans name: the newest harvest year first, and within a year in the code
+    list's order (夏粮, 秋粮, 早稻 …), as officers list them."""
     from catalog.field import DemoPlot
 
     found = set(session.scalars(select(DemoPlot.season).distinct())) | \
         set(session.scalars(select(SeasonPlan.season).distinct()))
-    return sorted(found, key=lambda k: (k[:4], k), reverse=True)
+    position = {code: i for i, code in enumerate(current_codes(session, "season"))}
+    return sorted(found, key=lambda k: (-int(k[:4]) if k[:4].isdigit() else 0, position.get(k[5:], len(position)), k))
+
+
+def default_season(session: Session, today: dt.date, prefix: str = "") -> str:
+    """The season a dashboard opens on: of the newest harvest year whose field work has begun by ``today``, the
+    season with the most plots under ``prefix`` (a division's leading digits; "" the country) — a province in the
+    south opens on its rice, one in the north on its wheat or maize. Without plots: this year's 秋粮."""
+    from catalog.field import DemoPlot
+
+    where = [DemoPlot.deleted.is_(False)]
+    if prefix:
+        where.append(DemoPlot.county_code.startswith(prefix))
+    counts: dict[str, int] = {season: n for season, n in session.execute(
+        select(DemoPlot.season, func.count()).where(*where).group_by(DemoPlot.season))}
+    begun = [k for k in counts if (window := season_dates(session, k)) is not None and window[0] <= today]
+    if not begun:
+        return f"{today.year}-autumn_grain"
+    year = max(k[:4] for k in begun)
+    return max((k for k in begun if k[:4] == year), key=lambda k: (counts[k], k))
 
 
 # --------------------------------------------------------------------------------------------------- access

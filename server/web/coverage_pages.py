@@ -46,7 +46,7 @@ from catalog.divisions import ROOT, Division
 from catalog.errors import NotFound, ValidationFailed
 from catalog.field import DemoPlot, YieldMeasurement
 from catalog.gaps import gaps
-from catalog.seasons import parse_season, season_name, seasons_in_use
+from catalog.seasons import default_season, parse_season, season_name, seasons_in_use
 from catalog.targets import TargetProgress, progress
 from catalog.zh_format import count_text, mu_text, pct_text, share_text
 from gis import maps
@@ -178,8 +178,9 @@ def _signed_in_officer() -> Actor | WerkzeugResponse:
     return actor
 
 
-def _season(session: Any) -> tuple[str, list[str]]:
-    """The season asked for (``?season=``), else the newest one in use; and the seasons to choose from."""
+def _season(session: Any, scope: Scope) -> tuple[str, list[str]]:
+    """The season asked for (``?season=``), else the scope's current one (``default_season``); and the seasons to
+    choose from."""
     choices = seasons_in_use(session)
     asked = (request.args.get("season") or "").strip()
     if asked:
@@ -188,7 +189,7 @@ def _season(session: Any) -> tuple[str, list[str]]:
         except ValidationFailed as exc:  # 422, saying which field and why (zh and en)
             abort(Response(render_template("coverage/bad_input.html", errors=exc.errors), 422))
     else:
-        season = choices[0] if choices else f"{beijing_today().year}-autumn_grain"
+        season = default_season(session, beijing_today(), scope.plots_prefix)
     if season not in choices:
         choices = [season, *choices]
     return season, choices
@@ -286,7 +287,7 @@ class View:
 
 def _view(session: Any, actor: Actor, scope_code: str) -> View:
     scope = ensure_scope_readable(session, actor, scope_code)
-    season, seasons = _season(session)
+    season, seasons = _season(session, scope)
     today = beijing_today()
     cov = coverage(session, scope.code, season, today=today)
     targets = progress(session, scope.code, season, cov=cov, today=today)

@@ -3,6 +3,8 @@ database (SQLite and PostGIS): what is refused, field by field, who may write, a
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -149,3 +151,29 @@ def test_zh_format__areas_in_mu_wan_and_yi() -> None:
     assert mu_text(500_000_000) == "5亿亩"
     assert area_text(300_000 * M2_PER_MU) == "30万亩"
     assert (pct_text(7.912), pct_text(-1.25), share_text(0.4567), mu_text(None)) == ("+7.9%", "-1.2%", "45.7%", "—")
+
+
+def test_seasons__newest_year_first_in_the_code_lists_order__default_the_busiest_begun(session: Session) -> None:
+    from catalog.db import new_id
+    from catalog.field import DemoPlot
+    from catalog.seasons import default_season, seasons_in_use
+
+    def plot(county: str, season: str) -> None:
+        session.add(DemoPlot(id=new_id(), county_code=county, name=f"{county}-{season}-{new_id()[:4]}", crop="maize",
+                             season=season))
+
+    for county, season, n in [("410122", "2026-xiaochun", 1), ("410122", "2026-autumn_grain", 3),
+                              ("410122", "2026-summer_grain", 2), ("410122", "2025-autumn_grain", 5),
+                              ("450102", "2026-late_rice", 4), ("410122", "2027-summer_grain", 1),
+                              ("410122", "2027-autumn_grain", 9)]:
+        for _ in range(n):
+            plot(county, season)
+    session.flush()
+    assert seasons_in_use(session) == ["2027-summer_grain", "2027-autumn_grain", "2026-summer_grain",
+                                       "2026-autumn_grain", "2026-late_rice", "2026-xiaochun", "2025-autumn_grain"]
+    # 1 December 2026: 2027's wheat is sown (its season began in September), 2027's maize not yet
+    today = dt.date(2026, 12, 1)
+    assert default_season(session, today, "41") == "2027-summer_grain"
+    assert default_season(session, dt.date(2026, 8, 20), "41") == "2026-autumn_grain"  # busier than 2026's wheat
+    assert default_season(session, dt.date(2026, 8, 20), "45") == "2026-late_rice"  # 广西 opens on its rice
+    assert default_season(session, dt.date(2026, 8, 20), "11") == "2026-autumn_grain"  # no plots: this year's 秋粮

@@ -22,13 +22,13 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from catalog import seasons as season_rules
-from catalog.coverage import LEVEL_NAMES, Coverage, CoverageRow, PlotRow, coverage, ensure_scope_readable
+from catalog.coverage import LEVEL_NAMES, Coverage, CoverageRow, PlotRow, Scope, coverage, ensure_scope_readable
 from catalog.coverage_export import coverage_tables, csv_bytes, write_xlsx
 from catalog.db import beijing_today
 from catalog.errors import FieldError, NotFound, ValidationFailed
 from catalog.field import LEVELS
 from catalog.gaps import Gaps, gaps
-from catalog.seasons import ExtensionReport, SeasonPlan, parse_season, seasons_in_use
+from catalog.seasons import ExtensionReport, SeasonPlan, default_season, parse_season
 from catalog.targets import NationalTarget, TargetProgress, list_targets, progress, update_target
 from gis.area import M2_PER_MU
 from server.api.coverage.schemas import (
@@ -153,18 +153,17 @@ def report_dict(r: ExtensionReport) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------- coverage
 
 
-def _season(session: Any, asked: str | None) -> str:
-    """The season asked for (checked: 422 ``season``), else the newest one in use (as the dashboard)."""
+def _season(session: Any, asked: str | None, scope: Scope) -> str:
+    """The season asked for (checked: 422 ``season``), else the scope's current one (as the dashboard)."""
     if asked:
         return parse_season(asked).key
-    found = seasons_in_use(session)
-    return found[0] if found else f"{beijing_today().year}-autumn_grain"
+    return default_season(session, beijing_today(), scope.plots_prefix)
 
 
 def _view(args: dict[str, Any]) -> tuple[Any, str, Coverage]:
     session = db_session()
     scope = ensure_scope_readable(session, current_actor(), args["scope"])
-    season = _season(session, args.get("season"))
+    season = _season(session, args.get("season"), scope)
     return scope, season, coverage(session, scope.code, season, today=beijing_today())
 
 
