@@ -551,7 +551,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # review of yield measurements (server/web/review_pages.py)
     "nav.review": ("测产审核", "Yield review"),
     "review.title": ("测产审核", "Review of yield measurements"),
-    "review.intro": ("县级自测、市级初测、省级复测、部级抽测逐级审核：本级测产须在下一级审核通过后审核；审核通过即锁定，退回须填写意见并退回推广员外业工具。",
+    "review.intro": ("县级自测、市级初测、省级复测、部级抽测逐级审核：本级测产须在下一级审核通过后审核；"
+                     "审核通过即锁定，退回须填写意见并退回推广员外业工具。",
                      "County self-test, city test, province re-test and ministry spot-check are reviewed in turn: a "
                      "level is approved after the level below; an approved measurement is locked; a rejection needs "
                      "a comment and goes back to the agent's field kit."),
@@ -581,8 +582,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "review.comment": ("意见", "Comment"),
     "review.none": ("没有待审核的测产。", "Nothing to review."),
     "review.done.approve": ("已审核通过，测产已锁定。", "Approved; the measurement is locked."),
-    "review.done.reject": ("已退回，意见将随下次同步送达推广员。", "Rejected; the comment reaches the agent with the next sync."),
-    "review.not_officer": ("只有县、市、省、部级管理员审核测产", "Only county, city, province and ministry officers review yields"),
+    "review.done.reject": ("已退回，意见将随下次同步送达推广员。",
+                           "Rejected; the comment reaches the agent with the next sync."),
+    "review.not_officer": ("只有县、市、省、部级管理员审核测产",
+                           "Only county, city, province and ministry officers review yields"),
     "sheet.title": ("测产结果表（验收单）", "Yield measurement sheet"),
     "sheet.state": ("审核状态", "Review"),
     "sheet.reviewed": ("{who} 于 {at} 审核", "decided by {who} at {at}"),
@@ -678,7 +681,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "coverage.charts": ("图表", "Charts"),
     "coverage.chart_area_by_season": ("各季示范面积", "Demo area by season"),
     "coverage.chart_measured_by_season": ("各季有已审核测产的地块", "Plots with an approved yield by season"),
-    "coverage.chart_gain_by_crop": ("各作物面积加权增产（品种示范）", "Area-weighted yield gain by crop (variety demos)"),
+    "coverage.chart_gain_by_crop": ("各作物面积加权增产（品种示范）",
+                                    "Area-weighted yield gain by crop (variety demos)"),
     "coverage.chart_land_by_scenario": ("各耕地类型核心示范面积", "Core demo area by land scenario"),
     "coverage.no_data": ("暂无数据", "No data yet"),
     "coverage.children": ("下级区划", "Divisions below"),
