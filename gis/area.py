@@ -41,6 +41,38 @@ def m2_to_hectares(area_m2: float) -> float:
     return area_m2 / M2_PER_HECTARE
 
 
+# Small rings (plots) are measured in one vectorised pass on the authalic sphere: the ellipsoid maps onto it
+# area for area (latitude → authalic latitude), and a ring's area there is the sum of its edges' spherical
+# excess against the equator (exact for great-circle edges). A geodesic edge is not quite a great circle after
+# the mapping; within SMALL_RING_DEG that differs from Karney's geodesic area (pyproj) by under 0.5 m² (a few
+# parts in a million), and pyproj costs ~20 µs a call, most of the time for 100,000 plots. Larger rings go to pyproj.
+SMALL_RING_DEG = 0.02
+_E2 = WGS84_GEOD.f * (2 - WGS84_GEOD.f)
+_E = float(np.sqrt(_E2))
+
+
+def _q(sin_phi: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Snyder's q(φ) (Map Projections, eq. 3-12): the authalic latitude β has sin β = q(φ) / q(90°)."""
+    es = _E * sin_phi
+    return (1 - _E2) * (sin_phi / (1 - es * es) - np.log((1 - es) / (1 + es)) / (2 * _E))
+
+
+_QP = float(_q(np.array([1.0]))[0])
+_AUTHALIC_R2 = WGS84_GEOD.a ** 2 * _QP / 2  # the authalic sphere's radius, squared
+
+
+def _small_ring_areas(x: NDArray[np.float64], y: NDArray[np.float64], bounds: NDArray[np.intp]
+                      ) -> NDArray[np.float64]:
+    """Absolute area (m²) of each ring of the flat arrays ``x``, ``y`` (degrees), ring i at bounds[i]:bounds[i+1]."""
+    lam = np.radians(x)
+    t = np.tan(np.arcsin(np.clip(_q(np.sin(np.radians(y))) / _QP, -1.0, 1.0)) / 2)  # tan(β/2)
+    excess = 2 * np.arctan(np.tan((lam[1:] - lam[:-1]) / 2) * (t[1:] + t[:-1]) / (1 + t[1:] * t[:-1]))
+    # the edge from the last vertex of one ring to the first of the next is not an edge: drop it from the sums
+    excess = np.append(excess, 0.0)
+    excess[bounds[1:-1] - 1] = 0.0
+    return np.abs(np.add.reduceat(excess, bounds[:-1])) * _AUTHALIC_R2
+
+
 def _ring_areas(rings: NDArray[np.object_]) -> NDArray[np.float64]:
     """Absolute geodesic area (m²) of each linear ring, in one pass over a flat coordinate array."""
     coords, owner = shapely.get_coordinates(rings, return_index=True)
@@ -48,11 +80,21 @@ def _ring_areas(rings: NDArray[np.object_]) -> NDArray[np.float64]:
     x = np.ascontiguousarray(coords[:, 0])
     y = np.ascontiguousarray(coords[:, 1])
     out = np.zeros(len(rings))
+    valid = np.diff(bounds) >= 4
+    if not valid.any():
+        return out
+    box = shapely.bounds(rings)
+    small = valid & (box[:, 2] - box[:, 0] <= SMALL_RING_DEG) & (box[:, 3] - box[:, 1] <= SMALL_RING_DEG)
+    if small.any():
+        # the small rings' coordinates, back to back, and where each starts
+        pick = np.repeat(small, np.diff(bounds))
+        lengths = np.diff(bounds)[small]
+        sub_bounds = np.concatenate([[0], np.cumsum(lengths)])
+        out[small] = _small_ring_areas(x[pick], y[pick], sub_bounds)
     area_of = WGS84_GEOD.polygon_area_perimeter
-    for i in range(len(rings)):
+    for i in np.flatnonzero(valid & ~small):
         start, end = bounds[i], bounds[i + 1]
-        if end - start >= 4:
-            out[i] = abs(area_of(x[start:end], y[start:end])[0])
+        out[i] = abs(area_of(x[start:end], y[start:end])[0])
     return out
 
 

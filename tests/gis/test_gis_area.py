@@ -1,12 +1,23 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from shapely import LineString, MultiPolygon, Point, Polygon, box
 
 import gis
-from gis.area import geodesic_area, geodesic_areas, geodesic_length, m2_to_hectares, m2_to_mu, mu_to_m2
+from gis.area import (
+    SMALL_RING_DEG,
+    WGS84_GEOD,
+    geodesic_area,
+    geodesic_areas,
+    geodesic_length,
+    m2_to_hectares,
+    m2_to_mu,
+    mu_to_m2,
+)
 
 
 def test_geodesic_area__box_at_39n__is_961620_m2():
@@ -42,6 +53,33 @@ def test_geodesic_areas__batch__matches_single_calls():
     got = geodesic_areas(geoms)
     assert list(got[:5]) == pytest.approx([geodesic_area(g) for g in geoms[:5]])
     assert list(got[5:]) == [0, 0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(73, 135), st.floats(18, 53), st.floats(0.0003, SMALL_RING_DEG / 2),
+       st.lists(st.tuples(st.floats(0, 6.283), st.floats(0.1, 1.0)), min_size=3, max_size=30))
+def test_geodesic_areas__small_rings__agree_with_pyprojs_geodesic_area(lon, lat, extent, polar):
+    # plots take the vectorised authalic-sphere path; a ring larger than SMALL_RING_DEG takes pyproj's
+    ring = [(lon + r * extent * math.cos(a), lat + r * extent * math.sin(a)) for a, r in sorted(polar)]
+    poly = Polygon(ring)
+    assume(poly.is_valid and poly.area > 0)
+    expected = abs(WGS84_GEOD.geometry_area_perimeter(poly)[0])
+    assert geodesic_areas([poly])[0] == pytest.approx(expected, rel=1e-5, abs=0.5)
+
+
+def test_geodesic_areas__small_and_large_rings_together__each_measured():
+    small, large = box(116, 39, 116.01, 39.01), box(100, 30, 101, 31)
+    hole, other = box(116.002, 39.002, 116.004, 39.004), box(117, 30, 117.5, 30.5)
+    holed = Polygon(small.exterior.coords, [hole.exterior.coords])
+    got = geodesic_areas([small, large, holed, MultiPolygon([small, other])])
+
+    def pyproj_area(g: Polygon) -> float:
+        return abs(WGS84_GEOD.geometry_area_perimeter(g)[0])
+
+    assert got[0] == pytest.approx(pyproj_area(small), abs=0.5)
+    assert got[1] == pytest.approx(pyproj_area(large), rel=1e-12)
+    assert got[2] == pytest.approx(pyproj_area(small) - pyproj_area(hole), abs=0.5)
+    assert got[3] == pytest.approx(pyproj_area(small) + pyproj_area(other), abs=0.5)
 
 
 def test_mu_conversion__uses_exact_10000_over_15():
