@@ -192,10 +192,13 @@ def test_county_pieces__follow_boundary_changes(postgis_url):
 
 
 @pytest.mark.postgis
-def test_counties_of__leaves_the_callers_jit_setting_alone(postgis_url):
+def test_counties_of__leaves_the_callers_plan_settings_alone(postgis_url):
     engine = make_engine(postgis_url)
     with Session(engine) as s:
         s.execute(text("SET LOCAL jit = on"))
-        assert counties_of(s, [(116.3975, 39.9087)]) == ["110101"]
-        assert s.scalar(text("SELECT current_setting('jit')")) == "on"
+        s.execute(text("SET LOCAL enable_mergejoin = on"))
+        s.execute(text("SET LOCAL enable_nestloop = on"))
+        assert counties_of(s, [(116.3975, 39.9087), (0.0, 0.0), (121.4737, 31.2304)]) == ["110101", None, "310101"]
+        for name in ("jit", "enable_mergejoin", "enable_nestloop"):
+            assert s.scalar(text(f"SELECT current_setting('{name}')")) == "on"
     engine.dispose()
