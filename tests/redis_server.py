@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -9,6 +10,16 @@ import time
 import pytest
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def own_db(first: int = 13) -> int:
+    """A Redis database number for tests that flush theirs: ``first`` when run serially or on pytest-xdist's
+    first worker, one lower on each further worker (gw1 → 12, ...), so one worker's flush clears no other's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    n = int(worker.removeprefix("gw"))
+    if n >= first:
+        pytest.fail(f"worker {worker}: no Redis database left below {first} (run fewer workers)")
+    return first - n
 
 
 def ensure_redis(url: str = REDIS_URL):  # type: ignore[no-untyped-def]

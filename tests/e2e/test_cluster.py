@@ -42,14 +42,14 @@ from server.storage import s3_client
 from sync.client import SyncClient
 from sync.transport import Backoff, HttpTransport, Unreachable
 from tests.e2e.test_sync_faults import _server_view
-from tests.redis_server import ensure_redis
+from tests.redis_server import ensure_redis, own_db
 from tests.server.test_cli_serve import free_port
 from tests.sync.helpers import settle
 
 pytestmark = pytest.mark.postgis
 
 CLI = Path(sys.executable).with_name("yuanxian")
-REDIS_URL = "redis://127.0.0.1:6379/13"  # a database of its own, flushed before and after
+REDIS_URL = f"redis://127.0.0.1:6379/{own_db()}"  # a database of its own (per xdist worker), flushed before/after
 SECRET = "cluster-" + uuid.uuid4().hex + uuid.uuid4().hex
 PASSWORD = "correct horse battery"
 ROUNDS = 8
@@ -268,7 +268,7 @@ def test_cluster__sign_in_limit_sessions_and_caches_shared_by_both_servers(clust
         proxy.close()
     assert through == [401] * 5 + [429]
     assert proxy.upstreams == {a: 3, b: 3}
-    assert redis_db.dbsize() > 0  # the counts live in Redis (db 13), not in any worker
+    assert redis_db.dbsize() > 0  # the counts live in Redis (REDIS_URL's db), not in any worker
     assert _sign_in(b, "nobody_other") == 401  # another username is not locked out
 
     # A web session signed in on one server is good on the other (signed cookie, one SECRET_KEY).
