@@ -41,8 +41,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Float, Index, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Float, Index, and_, case, cast, func, literal, null, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import Null
 
 from catalog.access import OFFICER_ROLES, Actor
 from catalog.db import beijing_today
@@ -253,6 +254,8 @@ class Coverage:
     sites: list[CoverageRow]       # the sites in the scope (for a site: itself)
     plots: list[PlotRow]           # for a county or a site only (empty above)
     computed_at: dt.datetime
+    # plots with an approved measurement by county of a division scope (gaps' national median, for the country)
+    county_figured: dict[str, int] | None = None
 
 
 # --------------------------------------------------------------------------------------------------- scope
@@ -381,6 +384,7 @@ class _Acc:
     measurements: int = 0
     approved_measurements: int = 0
     measured_plots: int = 0
+    figured: int = 0  # plots with an approved measurement, of a county (``_field_figures``' "figured" units)
     levels: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     gains: dict[tuple[str, str, str | None], list[float]] = field(default_factory=dict)
     land: dict[str | None, list[float]] = field(default_factory=dict)
@@ -459,47 +463,82 @@ def _child_key(scope_level: str, scope_code: str) -> Any:
 
 def _field_figures(session: Session, season: str, prefix: str, site_id: str | None = None,
                    county_codes: list[str] | None = None, *, group: str = "county",
-                   scope: tuple[str, str] | None = None) -> dict[str | None, _Acc]:
+                   scope: tuple[str, str] | None = None, split_counties: list[str] | None = None
+                   ) -> dict[Any, _Acc]:
     """Plot, measurement, gain, land and completeness figures of the season's plots under ``prefix`` (all: "")
     or of one site (``site_id``: the plots naming it, or in its ``county_codes``), grouped by ``group``:
-    ``county``; ``child`` — the child row of ``scope`` (level, code) the county lies in (:func:`_child_key`);
-    ``site`` — the park a plot names (plots naming none are left out; plans and reports too)."""
-    out: dict[str | None, _Acc] = defaultdict(_Acc)
+    ``county``; ``site`` — the park a plot names (plots naming none are left out; plans and reports too);
+    ``units`` — one pass for the child rows, the county sites and the parks: keyed ``("child", code)`` by the
+    child row of ``scope`` (level, code) the county lies in (:func:`_child_key`), ``("county", code)`` for each
+    of ``split_counties``, ``("site", id)`` by the site plots name (plans and reports name none), and
+    ``("figured", county)`` (only ``figured``: plots with an approved measurement) for every county."""
+    out: dict[Any, _Acc] = defaultdict(_Acc)
     where = _plot_filter(season, prefix, site_id, county_codes)
     if county_codes is not None and site_id is None:
         where.append(DemoPlot.county_code.in_(county_codes))
     if group == "site":
         where.append(DemoPlot.site_id.is_not(None))
-    joined = group == "child"
+    joined = group == "units"
 
-    def key_of(column: Any) -> Any:
+    def key_of(county: Any, site: Any) -> tuple[Any, ...]:
         if group == "site":
-            return DemoPlot.site_id
-        return _child_key(*scope) if joined and scope else column
+            return (site,)
+        if not joined:
+            return (county,)
+        assert scope is not None
+        return _child_key(*scope), case((county.in_(split_counties), county)) if split_counties else null(), site
 
     def with_div(q: Any, column: Any) -> Any:
         return q.join(_DIV, _DIV.c.code == column) if joined else q
 
-    pk = key_of(DemoPlot.county_code)
+    split_set = set(split_counties or ())
 
-    # plots and area; their measurements, and the approved ones (from the plots' figures)
-    for key, demo_type, n, total, n_measured, n_approved in session.connection().execute(
-            with_div(select(pk, DemoPlot.demo_type, func.count(), func.coalesce(func.sum(DemoPlot.area_m2), 0.0),
+    def split(row: Any, n: int) -> tuple[list[_Acc], Any]:
+        """A row → the accumulators it adds to, and its figures. In ``units`` each (child, county, site) adds to
+        its child row, to its county when one of ``split_counties``, to its site when it names one."""
+        if not joined:
+            return [out[row[0]]], row[n:]
+        child, county, site = row[:n]
+        accs = [out["child", child]]
+        if county in split_set:
+            accs.append(out["county", county])
+        if site is not None:
+            accs.append(out["site", site])
+        return accs, row[n:]
+
+    def grouped(keys: tuple[Any, ...]) -> list[Any]:
+        return [k for k in keys if not isinstance(k, Null)]
+
+    pk = key_of(DemoPlot.county_code, DemoPlot.site_id)
+    gk = grouped(pk)
+
+    # plots and area (variety / land-quality demos); their measurements, and the approved ones (from the plots'
+    # figures); in ``units`` by every county (a few thousand rows), whose plots with an approved measurement give
+    # the national median (gaps)
+    pk1 = (pk[0], DemoPlot.county_code, pk[2]) if joined else pk
+    is_land = DemoPlot.demo_type == "land_quality"
+    for row in session.connection().execute(
+            with_div(select(*pk1, func.count(), func.coalesce(func.sum(DemoPlot.area_m2), 0.0),
+                            func.coalesce(func.sum(case((is_land, 1), else_=0)), 0),
+                            func.coalesce(func.sum(case((is_land, DemoPlot.area_m2), else_=0.0)), 0.0),
+                            func.coalesce(func.sum(case((is_land, 0.0), else_=DemoPlot.area_m2)), 0.0),
                             func.coalesce(func.sum(PlotFigure.measurements), 0),
-                            func.coalesce(func.sum(PlotFigure.approved), 0))
+                            func.coalesce(func.sum(PlotFigure.approved), 0),
+                            func.coalesce(func.sum(case((PlotFigure.approved > 0, 1), else_=0)), 0))
                      .outerjoin(PlotFigure, PlotFigure.plot_id == DemoPlot.id), DemoPlot.county_code)
-            .where(*where).group_by(pk, DemoPlot.demo_type)):
-        acc = out[key]
-        acc.plots += int(n)
-        acc.area += float(total or 0.0)
-        acc.measurements += int(n_measured)
-        acc.approved_measurements += int(n_approved)
-        if demo_type == "land_quality":
-            acc.land_plots += int(n)
-            acc.land_area += float(total or 0.0)
-        else:
-            acc.variety_plots += int(n)
-            acc.variety_area += float(total or 0.0)
+            .where(*where).group_by(*grouped(pk1))):
+        accs, (n, total, n_land, land_total, variety_total, n_measured, n_approved, n_figured) = split(row, len(pk1))
+        if joined:
+            out["figured", row[1]].figured += int(n_figured)
+        for acc in accs:
+            acc.plots += int(n)
+            acc.area += float(total or 0.0)
+            acc.measurements += int(n_measured)
+            acc.approved_measurements += int(n_approved)
+            acc.land_plots += int(n_land)
+            acc.land_area += float(land_total or 0.0)
+            acc.variety_plots += int(n) - int(n_land)
+            acc.variety_area += float(variety_total or 0.0)
 
     # each plot's best approved measurement: levels, gains by crop and baseline, completeness against the plan
     best = PlotFigure.__table__  # each plot's best approved measurement (catalog.plot_figures)
@@ -511,7 +550,7 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
                                                              best.c.first_on > SeasonPlan.deadline)), 1), else_=0)
     planned = case((SeasonPlan.id.is_not(None), 1), else_=0)
     rows = session.connection().execute(with_div(
-        select(pk, DemoPlot.demo_type, DemoPlot.crop, best.c.baseline_type, best.c.level, func.count(),
+        select(*pk, DemoPlot.demo_type, DemoPlot.crop, best.c.baseline_type, best.c.level, func.count(),
                func.coalesce(func.sum(case((with_gain, 1), else_=0)), 0),
                func.coalesce(func.sum(case((with_gain, area), else_=0.0)), 0.0),
                func.coalesce(func.sum(case((with_gain, area * best.c.gain_pct), else_=0.0)), 0.0),
@@ -524,18 +563,19 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
         .outerjoin(SeasonPlan, and_(SeasonPlan.county_code == DemoPlot.county_code, SeasonPlan.season == season)),
         DemoPlot.county_code)
         .where(best.c.approved > 0, *where)
-        .group_by(pk, DemoPlot.demo_type, DemoPlot.crop, best.c.baseline_type, best.c.level))
-    for key, demo_type, crop, baseline, level, n, n_gain, gain_w, gain_area, yield_area, yield_w, \
-            n_planned, n_on_time, n_late in rows:
-        acc = out[key]
-        acc.measured_plots += int(n)
-        acc.levels[level] += int(n)
-        acc.approved_planned += int(n_planned)
-        acc.on_time += int(n_on_time)
-        acc.late += int(n_late)
-        values = acc.gains.setdefault((demo_type, crop, baseline), [0.0] * 5)
-        for i, v in enumerate((n_gain, gain_w, gain_area, yield_area, yield_w)):
-            values[i] += float(v)
+        .group_by(*gk, DemoPlot.demo_type, DemoPlot.crop, best.c.baseline_type, best.c.level))
+    for row in rows:
+        accs, (demo_type, crop, baseline, level, n, n_gain, gain_w, gain_area, yield_area, yield_w,
+               n_planned, n_on_time, n_late) = split(row, len(pk))
+        for acc in accs:
+            acc.measured_plots += int(n)
+            acc.levels[level] += int(n)
+            acc.approved_planned += int(n_planned)
+            acc.on_time += int(n_on_time)
+            acc.late += int(n_late)
+            values = acc.gains.setdefault((demo_type, crop, baseline), [0.0] * 5)
+            for i, v in enumerate((n_gain, gain_w, gain_area, yield_area, yield_w)):
+                values[i] += float(v)
 
     # land quality: plots by scenario, grade change from their soil samples
     graded = (select(SoilSample.plot_id.label("plot_id"), SoilSample.grade.label("grade"),
@@ -555,29 +595,31 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
                 .group_by(graded.c.plot_id).subquery("per_plot"))
     is_graded = func.coalesce(per_plot.c.samples, 0) >= 2
     change = cast(per_plot.c.first_grade - per_plot.c.last_grade, Float)
-    for key, scenario, n, land_area, n_graded, graded_area, change_area in session.connection().execute(
-            with_div(select(pk, DemoPlot.land_scenario, func.count(), func.coalesce(func.sum(area), 0.0),
+    for row in session.connection().execute(
+            with_div(select(*pk, DemoPlot.land_scenario, func.count(), func.coalesce(func.sum(area), 0.0),
                             func.coalesce(func.sum(case((is_graded, 1), else_=0)), 0),
                             func.coalesce(func.sum(case((is_graded, area), else_=0.0)), 0.0),
                             func.coalesce(func.sum(case((is_graded, area * change), else_=0.0)), 0.0))
                      .outerjoin(per_plot, per_plot.c.plot_id == DemoPlot.id), DemoPlot.county_code)
             .where(DemoPlot.demo_type == "land_quality", *where)
-            .group_by(pk, DemoPlot.land_scenario)):
-        values = out[key].land.setdefault(scenario, [0.0] * 5)
-        for i, v in enumerate((n, land_area, n_graded, graded_area, change_area)):
-            values[i] += float(v)
+            .group_by(*gk, DemoPlot.land_scenario)):
+        accs, (scenario, n, land_area, n_graded, graded_area, change_area) = split(row, len(pk))
+        for acc in accs:
+            values = acc.land.setdefault(scenario, [0.0] * 5)
+            for i, v in enumerate((n, land_area, n_graded, graded_area, change_area)):
+                values[i] += float(v)
 
     # plans and reported areas (by county)
     if group == "site":
         return out
-    plan_key, ext_key = key_of(SeasonPlan.county_code), key_of(ExtensionReport.county_code)
-    plan_q = with_div(select(plan_key, func.count(), func.sum(SeasonPlan.plots_expected),
+    plan_key, ext_key = key_of(SeasonPlan.county_code, null()), key_of(ExtensionReport.county_code, null())
+    plan_q = with_div(select(*plan_key, func.count(), func.sum(SeasonPlan.plots_expected),
                              func.sum(SeasonPlan.area_expected_m2), func.max(SeasonPlan.deadline)),
-                      SeasonPlan.county_code).where(SeasonPlan.season == season).group_by(plan_key)
-    ext_q = (with_div(select(ext_key, ExtensionReport.kind, func.sum(ExtensionReport.area_m2)),
+                      SeasonPlan.county_code).where(SeasonPlan.season == season).group_by(*grouped(plan_key))
+    ext_q = (with_div(select(*ext_key, ExtensionReport.kind, func.sum(ExtensionReport.area_m2)),
                       ExtensionReport.county_code)
              .where(ExtensionReport.season == season)
-             .group_by(ext_key, ExtensionReport.kind))
+             .group_by(*grouped(ext_key), ExtensionReport.kind))
     if county_codes is not None and site_id is None:
         plan_q = plan_q.where(SeasonPlan.county_code.in_(county_codes))
         ext_q = ext_q.where(ExtensionReport.county_code.in_(county_codes))
@@ -587,18 +629,21 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
     elif prefix:
         plan_q = plan_q.where(SeasonPlan.county_code.startswith(prefix))
         ext_q = ext_q.where(ExtensionReport.county_code.startswith(prefix))
-    for key, planned, expected, expected_area, deadline in session.connection().execute(plan_q):
-        acc = out[key]
-        acc.planned += int(planned)
-        acc.expected += int(expected or 0)
-        acc.expected_area += float(expected_area or 0.0)
-        acc.deadline = deadline
-    for key, kind, total in session.connection().execute(ext_q):
-        acc = out[key]
-        if kind == "land_radiated":
-            acc.radiated += float(total or 0.0)
-        else:
-            acc.extension += float(total or 0.0)
+    for row in session.connection().execute(plan_q):
+        accs, (planned, expected, expected_area, deadline) = split(row, len(plan_key))
+        for acc in accs:
+            acc.planned += int(planned)
+            acc.expected += int(expected or 0)
+            acc.expected_area += float(expected_area or 0.0)
+            if deadline is not None and (acc.deadline is None or deadline > acc.deadline):
+                acc.deadline = deadline
+    for row in session.connection().execute(ext_q):
+        accs, (kind, total) = split(row, len(ext_key))
+        for acc in accs:
+            if kind == "land_radiated":
+                acc.radiated += float(total or 0.0)
+            else:
+                acc.extension += float(total or 0.0)
     return out
 
 
@@ -743,8 +788,6 @@ def coverage(session: Session, scope: str | None, season: str, *, today: dt.date
         return _site_coverage(session, resolved.site, season, today)
     prefix = resolved.prefix
     tree = _tree(session, prefix)
-    # the field figures come grouped by the child row a county lies in; the scope's row adds them up
-    units = _field_figures(session, season, prefix, group="child", scope=(resolved.level, resolved.code))
     site_accs = _site_figures(session, prefix, today)
     sites = list(session.connection().execute(
         select(Site.id, Site.name, Site.kind, Site.province_code, Site.place_code)
@@ -752,12 +795,19 @@ def coverage(session: Session, scope: str | None, season: str, *, today: dt.date
                *((or_(Site.place_code.startswith(prefix),
                       and_(Site.place_code.is_(None), Site.province_code.startswith(prefix))),) if prefix else ()))
         .order_by(Site.id)))
+    site_counties = _site_counties(session, [s.id for s in sites if s.kind in SITE_KINDS_WITH_COUNTIES]) \
+        if with_sites else {}
+    # one pass over the season's plots, grouped by (child row, county of a county site, park): the child rows,
+    # the county sites and the parks add up from it
+    units = _field_figures(session, season, prefix, group="units", scope=(resolved.level, resolved.code),
+                           split_counties=sorted({c for cs in site_counties.values() for c in cs}))
+    by_child, by_county, by_site, figured = _split_units(units)
 
     child_codes = sorted(c for c, p in tree.parent.items() if p == resolved.code and c in tree.level
                          and c not in tree.retired and (resolved.code != ROOT or tree.level[c] == "province"))
     needed = {resolved.code, *child_codes}  # only the rows shown are rolled up
     rolled: dict[str, _Acc] = defaultdict(_Acc)
-    for key, acc in units.items():
+    for key, acc in by_child.items():
         if key in needed:
             rolled[key].merge(acc)
         if key != resolved.code:
@@ -783,17 +833,23 @@ def coverage(session: Session, scope: str | None, season: str, *, today: dt.date
 
     site_rows: list[CoverageRow] = []
     if with_sites:
-        site_counties = _site_counties(session, [s.id for s in sites if s.kind in SITE_KINDS_WITH_COUNTIES])
-        by_county = _field_figures(session, season, prefix,
-                                   county_codes=sorted({c for cs in site_counties.values() for c in cs}))
-        by_site = _field_figures(session, season, prefix, group="site")
         for s in sites:
             acc = _Acc()
             acc.merge(site_accs.get(s.id, _Acc()))
             _add_site_field(acc, s.id, s.kind, site_counties.get(s.id, []), by_county, by_site)
             site_rows.append(_row(s.id, s.name, "site", acc, kind=s.kind, province_code=s.province_code))
     plots = _plot_rows(session, season, prefix) if with_plots and resolved.level == "county" else []
-    return Coverage(scope_row, season, children, site_rows, plots, dt.datetime.now(dt.UTC))
+    return Coverage(scope_row, season, children, site_rows, plots, dt.datetime.now(dt.UTC), figured)
+
+
+def _split_units(units: dict[Any, _Acc]
+                 ) -> tuple[dict[str, _Acc], dict[str, _Acc], dict[str, _Acc], dict[str, int]]:
+    """:func:`_field_figures`' ``units`` → by child row, by county (of county sites), by site, and the plots with
+    an approved measurement by county."""
+    parts: dict[str, dict[Any, Any]] = {"child": {}, "county": {}, "site": {}, "figured": {}}
+    for (tag, code), acc in units.items():
+        parts[tag][code] = acc.figured if tag == "figured" else acc
+    return parts["child"], parts["county"], parts["site"], parts["figured"]
 
 
 def _site_counties(session: Session, site_ids: list[str]) -> dict[str, list[str]]:

@@ -31,6 +31,7 @@ from catalog.coverage import (
     resolve_scope,
 )
 from catalog.db import beijing_today
+from catalog.divisions import ROOT
 from catalog.field import DemoPlot
 from catalog.plot_figures import PlotFigure
 from catalog.seasons import SeasonPlan, parse_season
@@ -87,16 +88,19 @@ class Gaps:
     flagged_total: int = 0                 # before the list's cap (MAX_FLAGGED)
 
 
-def national_median_share(session: Session, season: str) -> float | None:
-    """The median completeness of the counties that have a plan for ``season`` (approved plots ÷ expected)."""
-    f = PlotFigure
-    approved = (select(DemoPlot.county_code.label("county"), func.count().label("n"))
-                .select_from(f).join(DemoPlot, DemoPlot.id == f.plot_id)
-                .where(f.approved > 0, *_plot_filter(season, ""))
-                .group_by(DemoPlot.county_code).subquery("approved"))
-    shares = [float(n or 0) / expected for expected, n in session.connection().execute(
-        select(SeasonPlan.plots_expected, approved.c.n)
-        .outerjoin(approved, approved.c.county == SeasonPlan.county_code)
+def national_median_share(session: Session, season: str, figured: dict[str, int] | None = None) -> float | None:
+    """The median completeness of the counties that have a plan for ``season`` (approved plots ÷ expected).
+    ``figured``: the plots with an approved measurement of every county, when the caller has them (the national
+    coverage's ``county_figured``), instead of counting them again."""
+    if figured is None:
+        f = PlotFigure
+        figured = dict(session.connection().execute(
+            select(DemoPlot.county_code, func.count())
+            .select_from(f).join(DemoPlot, DemoPlot.id == f.plot_id)
+            .where(f.approved > 0, *_plot_filter(season, ""))
+            .group_by(DemoPlot.county_code)).all())
+    shares = [float(figured.get(county, 0)) / expected for county, expected in session.connection().execute(
+        select(SeasonPlan.county_code, SeasonPlan.plots_expected)
         .where(SeasonPlan.season == season, SeasonPlan.plots_expected > 0))]
     return statistics.median(shares) if shares else None
 
@@ -163,7 +167,8 @@ def gaps(session: Session, scope: str | None, season: str, *, today: dt.date | N
         if gap.no_landed_result or gap.no_demo_plot or gap.no_yield:
             out.sites.append(gap)
 
-    out.median_share = national_median_share(session, season)
+    national = resolved.code == ROOT and cov.county_figured is not None
+    out.median_share = national_median_share(session, season, cov.county_figured if national else None)
     key_sites = [s for s in cov.sites if s.kind == "key_county"]
     if key_sites:
         counties = dict(session.connection().execute(select(SiteDivision.site_id, SiteDivision.division_code)
