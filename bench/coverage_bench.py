@@ -328,7 +328,7 @@ def dashboard(session: Session, scope: str) -> tuple[int, int]:
     cov = coverage(session, scope, TIMED_SEASON)
     targets = progress(session, scope, TIMED_SEASON, cov=cov)
     found = gaps(session, scope, TIMED_SEASON, cov=cov)
-    series = season_series(session, resolve_scope(session, scope), sorted(SEASONS))
+    series = season_series(session, resolve_scope(session, scope), sorted(SEASONS), cov)
     return len(cov.children) + len(cov.sites) + len(targets) + len(series), len(found.sites) + len(found.flagged)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from catalog.coverage import SITE_KINDS_WITH_COUNTIES, Scope, _is_control, site_divisions
+from catalog.coverage import SITE_KINDS_WITH_COUNTIES, Coverage, Scope, _is_control, site_divisions
 from catalog.field import DemoPlot
 from catalog.plot_figures import PlotFigure
 from gis.area import M2_PER_MU
@@ -31,9 +31,18 @@ class SeasonFigures:
         return self.area_m2 / M2_PER_MU
 
 
-def season_series(session: Session, scope: Scope, seasons: list[str]) -> list[SeasonFigures]:
-    """The figures of ``scope`` (from ``catalog.coverage.resolve_scope``) in each of ``seasons``, in that order."""
-    where = [DemoPlot.deleted.is_(False), ~_is_control(), DemoPlot.season.in_(seasons)]
+def season_series(session: Session, scope: Scope, seasons: list[str], cov: Coverage | None = None
+                  ) -> list[SeasonFigures]:
+    """The figures of ``scope`` (from ``catalog.coverage.resolve_scope``) in each of ``seasons``, in that order.
+    ``cov``: the scope's coverage of one of the seasons, whose figures it takes instead of counting them again."""
+    out = {s: SeasonFigures(s) for s in seasons}
+    known = cov.season if cov is not None and cov.scope.code == scope.code and cov.season in out else None
+    if cov is not None and known is not None:
+        out[known] = SeasonFigures(known, cov.scope.plots, cov.scope.plot_area_m2, cov.scope.measured_plots)
+    rest = [s for s in seasons if s != known]
+    if not rest:
+        return [out[s] for s in seasons]
+    where = [DemoPlot.deleted.is_(False), ~_is_control(), DemoPlot.season.in_(rest)]
     if scope.site is not None:
         counties = site_divisions(session, scope.code) if scope.site.kind in SITE_KINDS_WITH_COUNTIES else []
         where.append(or_(DemoPlot.site_id == scope.code, DemoPlot.county_code.in_(counties)) if counties
@@ -41,7 +50,6 @@ def season_series(session: Session, scope: Scope, seasons: list[str]) -> list[Se
     elif scope.prefix:
         where.append(DemoPlot.county_code.startswith(scope.prefix) if len(scope.prefix) < 6
                      else DemoPlot.county_code == scope.prefix)
-    out = {s: SeasonFigures(s) for s in seasons}
     measured = func.coalesce(func.sum(case((PlotFigure.approved > 0, 1), else_=0)), 0)
     for season, n, area, n_measured in session.connection().execute(
             select(DemoPlot.season, func.count(), func.coalesce(func.sum(DemoPlot.area_m2), 0.0), measured)

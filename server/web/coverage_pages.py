@@ -296,9 +296,10 @@ def _view(session: Any, actor: Actor, scope_code: str) -> View:
     return View(scope, season, seasons, cov, targets, found, Labels.load(session, counties))
 
 
-def _series(session: Any, scope: Scope, seasons: list[str]) -> list[SeasonFigures]:
-    """The scope's own figures in each of the newest seasons, oldest first (progress over time)."""
-    return season_series(session, scope, sorted(sorted(seasons, reverse=True)[:MAX_SERIES]))
+def _series(session: Any, scope: Scope, seasons: list[str], cov: Coverage) -> list[SeasonFigures]:
+    """The scope's own figures in each of the newest seasons, oldest first (progress over time); the view's own
+    season is its coverage's."""
+    return season_series(session, scope, sorted(sorted(seasons, reverse=True)[:MAX_SERIES]), cov)
 
 
 def coverage_page(scope: str) -> Page:
@@ -312,7 +313,7 @@ def coverage_page(scope: str) -> Page:
     plot_ids = [p.id for p in v.cov.plots]
     boundaries = list(session.scalars(select(DemoPlot).where(DemoPlot.id.in_(plot_ids)))) if plot_ids else []
     the_map = choropleth(v.cov, v.scope, metric, v.season, boundaries)
-    series = _series(session, v.scope, v.seasons)
+    series = _series(session, v.scope, v.seasons, v.cov)
     crop_name = lambda code: v.labels.code("crop", code)  # noqa: E731
     scen_name = lambda code: v.labels.code("land_scenario", code) if code else t("coverage.no_scenario")  # noqa: E731
     charts = [
