@@ -195,8 +195,9 @@ def _cumulative(session: Session, prefix: str, year: int, scope: tuple[str, str]
                                                             "varieties": 0.0})
     total = {"walked": 0.0, "extension": 0.0, "radiated": 0.0, "varieties": 0.0}
     key = _child_key(*scope)
-    year_of = func.substr(DemoPlot.season, 1, 4)
-    where = [DemoPlot.deleted.is_(False), DemoPlot.demo_type == "variety", year_of <= str(year), ~_is_control()]
+    # seasons up to ``year`` ("2026-…" < "2027"): a range on the season, which leads the plots' covering index
+    until = f"{year + 1:04d}"
+    where = [DemoPlot.deleted.is_(False), DemoPlot.demo_type == "variety", DemoPlot.season < until, ~_is_control()]
     if prefix:
         where.append(DemoPlot.county_code.startswith(prefix))
     conn = session.connection()
@@ -218,7 +219,7 @@ def _cumulative(session: Session, prefix: str, year: int, scope: tuple[str, str]
         out[child]["walked"] += float(area or 0.0)
         out[child]["varieties"] = float(n or 0)
         total["walked"] += float(area or 0.0)
-    ext_where = [func.substr(ExtensionReport.season, 1, 4) <= str(year)]
+    ext_where = [ExtensionReport.season < until]
     if prefix:
         ext_where.append(ExtensionReport.county_code.startswith(prefix))
     for child, kind, area in conn.execute(
