@@ -20,6 +20,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
@@ -27,7 +28,7 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
 import gis
@@ -344,7 +345,8 @@ def _check_county(session: Session, c: _Checker) -> None:
     if code is None:
         c.fail("county_code", "required", "须填写所在县（或给出边界）", "The county is required (or a boundary in it)")
         return
-    division = session.get(Division, code)
+    with session.no_autoflush:  # reference data: the records waiting to be flushed do not change it
+        division = session.get(Division, code)
     if division is None or division.valid_to is not None or not division.county_equivalent:
         c.fail("county_code", "unknown_division", "不是现行的县级区划代码", "Not a current county-level division code",
                code)
@@ -382,6 +384,13 @@ SELECT p.id, ST_Area(ST_Intersection(p.boundary, q.g)::geography) AS area
 FROM demo_plot p, (SELECT ST_GeomFromWKB(:wkb, 4326) AS g) q
 WHERE p.season = :season AND NOT p.deleted AND p.id <> :id AND ST_Intersects(p.boundary, q.g)
 """)
+# The same for plots not flushed yet (a sync batch's new plots, see DEFER_NEW): PostGIS computes the area from
+# the same WKB as it would from the stored row.
+_PENDING_OVERLAPS_SQL = text("""
+SELECT n.id, ST_Area(ST_Intersection(ST_GeomFromWKB(n.wkb, 4326), q.g)::geography) AS area
+FROM unnest(CAST(:ids AS text[]), CAST(:wkbs AS bytea[])) AS n(id, wkb), (SELECT ST_GeomFromWKB(:wkb, 4326) AS g) q
+WHERE ST_Intersects(ST_GeomFromWKB(n.wkb, 4326), q.g)
+""")
 
 
 def plot_overlaps(session: Session, plot_id: str, boundary: BaseGeometry, season: str,
@@ -390,7 +399,19 @@ def plot_overlaps(session: Session, plot_id: str, boundary: BaseGeometry, season
     largest first: ``[{"plot_id", "area_m2"}]``. PostGIS: the GiST index on ``demo_plot.boundary``; SQLite:
     ``gis.overlaps`` over the season's plots."""
     if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(_OVERLAPS_SQL, {"wkb": shapely.to_wkb(boundary), "season": season, "id": plot_id})
+        wkb = shapely.to_wkb(boundary)
+        if session.info.get(DEFER_NEW) is None:
+            rows = list(session.execute(_OVERLAPS_SQL, {"wkb": wkb, "season": season, "id": plot_id}))
+        else:  # the plots waiting in the session (all new) are read from it, not flushed one query at a time
+            with session.no_autoflush:
+                rows = list(session.execute(_OVERLAPS_SQL, {"wkb": wkb, "season": season, "id": plot_id}))
+                box = boundary.bounds
+                pending = [p for p, other in _waiting(session, DemoPlot) if other is not None
+                           and _boxes_meet(other, box) and p.season == season and not p.deleted and p.id != plot_id]
+                if pending:
+                    rows += session.execute(_PENDING_OVERLAPS_SQL, {
+                        "wkb": wkb, "ids": [p.id for p in pending],
+                        "wkbs": [shapely.to_wkb(p.boundary) for p in pending]})
         found = [(str(pid), float(area)) for pid, area in rows if area is not None and area >= min_area_m2]
     else:
         others = session.execute(select(DemoPlot.id, DemoPlot.boundary).where(
@@ -401,6 +422,10 @@ def plot_overlaps(session: Session, plot_id: str, boundary: BaseGeometry, season
                  for o in find_overlaps(refs, min_area_m2=min_area_m2) if plot_id in (o.a, o.b)]
     found.sort(key=lambda x: (-x[1], x[0]))
     return [{"plot_id": pid, "area_m2": round(area, 2)} for pid, area in found]
+
+
+def _boxes_meet(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
 def plot_flags(session: Session, plot_id: str, boundary: BaseGeometry | None, county_code: str, season: str,
@@ -482,6 +507,21 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+# In ``session.info``, a list: a new record is added to the session and to the list (with its boundary's box),
+# not flushed on its own — the sync push writes its batch's new records in one flush, acting as the session's
+# actor (``catalog.sync_server``). Queries flush them first (autoflush), but ``plot_overlaps`` reads the plots
+# still waiting from the list, and a yield's check of the plot's other measurements flushes only when one waits.
+DEFER_NEW = "yx_defer_new"
+
+
+def _waiting(session: Session, model: type[Synced]) -> list[tuple[Any, tuple[float, ...] | None]]:
+    """The new records of ``model`` added under ``DEFER_NEW`` and not flushed yet, with their boxes."""
+    waiting = session.info.get(DEFER_NEW) or []
+    while waiting and not inspect(waiting[0][0]).pending:
+        del waiting[0]  # flushed; a flush writes every record waiting, so all before it went too, none after
+    return [(o, box) for o, box in waiting if type(o) is model]
+
+
 def _write(session: Session, actor: Actor, record: R, values: Mapping[str, Any], created: bool) -> Applied[R]:
     """Set ``values`` on ``record`` and keep the versions: a new record is version 1 with every field at 1; an edit
     that changes anything takes the next version, and each changed field remembers it."""
@@ -497,6 +537,12 @@ def _write(session: Session, actor: Actor, record: R, values: Mapping[str, Any],
         record.created_by = actor.name
         record.created_at = now
         session.add(record)
+        waiting = session.info.get(DEFER_NEW)
+        if waiting is not None:
+            record.updated_by, record.updated_at = actor.name, now
+            boundary = getattr(record, "boundary", None) if isinstance(record, DemoPlot) else None
+            waiting.append((record, boundary.bounds if boundary is not None else None))
+            return Applied(record, True, changed)
     else:
         record.version = (record.version or 1) + 1
         record.field_versions = {**(record.field_versions or {}), **{k: record.version for k in changed}}
@@ -567,6 +613,10 @@ def _apply_child(session: Session, actor: Actor, model: type[R], kind: str, data
         field_access.ensure_can_create(actor, plot.county_code, kind)
         values |= {"plot_id": plot.id, "county_code": plot.county_code}
     record = current or cast(Any, model)(id=record_id or new_id())
+    if current is None and isinstance(record, YieldMeasurement) and record.review_state is None:
+        # Its column default, given here: with every server default known the insert needs no RETURNING, so a
+        # batch of them goes as one executemany (PostgreSQL).
+        record.review_state = "pending"
     return _write(session, actor, record, values, current is None)
 
 
@@ -709,14 +759,25 @@ def clean_yield(session: Session, data: Mapping[str, Any], partial: bool = False
         return c.out, c.errors
     if plot is not None and (current is None or {"level", "verifies_id"} & set(data)):
         raw = c.raw("verifies_id") if "verifies_id" in data else getattr(current, "verifies_id", None)
-        verifies, problem = review.check_verifies(session, merged("level") or "county", raw or None, plot,
-                                                  getattr(current, "id", None) or c.raw("id"))
+        level = merged("level") or "county"
+        with nullcontext() if level == "county" else _unless_waiting(session, YieldMeasurement, plot.id):
+            verifies, problem = review.check_verifies(session, level, raw or None, plot,
+                                                      getattr(current, "id", None) or c.raw("id"))
         if problem is not None:
             c.errors.append(problem)
             return c.out, c.errors
         c.out["verifies_id"] = verifies
     _compute_yield(session, c, merged, plot)
     return c.out, c.errors
+
+
+def _unless_waiting(session: Session, model: type[Synced], plot_id: str) -> AbstractContextManager[Any]:
+    """No autoflush for a read of ``plot_id``'s ``model`` records when none of them waits in the session
+    (``DEFER_NEW``: only new records wait): nothing to flush could change what the read finds."""
+    if session.info.get(DEFER_NEW) is not None and not any(
+            getattr(o, "plot_id", None) == plot_id for o, _box in _waiting(session, model)):
+        return session.no_autoflush
+    return nullcontext()
 
 
 def _compute_yield(session: Session, c: _Checker, merged: Callable[[str], Any], plot: DemoPlot | None) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Index, Select, and_, case, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Index, Select, and_, bindparam, case, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from catalog import field_access
@@ -139,15 +139,23 @@ def lower_candidate(session: Session, plot_id: str, level: str, exclude: str | N
     wanted = LOWER.get(level, ())
     if not wanted:
         return None
-    near = case({lv: i for i, lv in enumerate(wanted)}, value=YieldMeasurement.level)
-    query = select(YieldMeasurement).where(
-        YieldMeasurement.plot_id == plot_id, YieldMeasurement.level.in_(wanted), YieldMeasurement.deleted.is_(False),
-        YieldMeasurement.review_state != "rejected")
-    if exclude:
-        query = query.where(YieldMeasurement.id != exclude)
-    return session.scalars(query.order_by(
-        near, case((YieldMeasurement.review_state == "approved", 0), else_=1),
-        YieldMeasurement.measured_on.desc().nulls_last(), YieldMeasurement.created_at.desc()).limit(1)).first()
+    key = (level, bool(exclude))
+    query = _LOWER_QUERIES.get(key)
+    if query is None:  # built once per level (a sync batch asks for every city measurement it holds)
+        near = case({lv: i for i, lv in enumerate(wanted)}, value=YieldMeasurement.level)
+        query = select(YieldMeasurement).where(
+            YieldMeasurement.plot_id == bindparam("plot_id"), YieldMeasurement.level.in_(wanted),
+            YieldMeasurement.deleted.is_(False), YieldMeasurement.review_state != "rejected")
+        if exclude:
+            query = query.where(YieldMeasurement.id != bindparam("exclude"))
+        query = _LOWER_QUERIES[key] = query.order_by(
+            near, case((YieldMeasurement.review_state == "approved", 0), else_=1),
+            YieldMeasurement.measured_on.desc().nulls_last(), YieldMeasurement.created_at.desc()).limit(1)
+    params = {"plot_id": plot_id, **({"exclude": exclude} if exclude else {})}
+    return session.scalars(query, params).first()
+
+
+_LOWER_QUERIES: dict[tuple[str, bool], Select[tuple[YieldMeasurement]]] = {}
 
 
 def check_verifies(session: Session, level: str, verifies_id: str | None, plot: DemoPlot,

@@ -2,7 +2,8 @@
 mutation batches with one answer each, conflict records, epoch and refetch.
 
 The device's scope comes from its actor (its agent's counties), never from the request. Push applies each
-mutation in its own savepoint, so one bad record never blocks the rest; a ``mutation_id`` seen before answers
+mutation all or nothing (an edit in its own savepoint, a new record checked in full before it is written), so
+one bad record never blocks the rest; a ``mutation_id`` seen before answers
 ``duplicate`` with the stored answer and writes nothing. Records are written through rules — a ``clean``
 (validate plain wire values, raise ``ValidationFailed``) and an ``apply`` (write them) per record type — so the
 same validation serves the API, the importer and sync.
@@ -30,10 +31,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from catalog import changelog, field_access, field_rules
 from catalog import review as yield_review
 from catalog.access import Actor
+from catalog.audit import act_as, current_actor
 from catalog.changelog import ChangeLog
 from catalog.codelists import Code, CodeList
 from catalog.db import Base, UTCDateTime, is_postgres, new_id, timestamp
 from catalog.deferred_logs import Pending, deferred_logs
+from catalog.divisions import Division
 from catalog.errors import CatalogError, Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from catalog.field import SYNCED_MODELS, DemoPlot, Synced
 from catalog.privacy import contact_phone
@@ -387,10 +390,20 @@ class _Batch:
     conflicts: int = 0
     pending: Pending | None = None  # the batch's audit entries and change-log rows, written at its end
     careful: bool = False  # every mutation in a savepoint (see push)
+    held: list[Any] = field(default_factory=list)  # reference rows the rules look up (kept in the identity map)
+
+    def flush(self) -> None:
+        """Write the new records still waiting (``field_rules.DEFER_NEW``); the database refusing one aborts the
+        transaction (no savepoint of their own): :class:`_Unsaved`."""
+        try:
+            self.session.flush()
+        except IntegrityError as exc:
+            raise _Unsaved from exc
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """One mutation's writes: all or nothing, their audit entries and log rows with them."""
+        self.flush()  # the waiting records' entries come before the mark: a rollback here must not drop them
         mark = self.pending.mark() if self.pending is not None else None
         try:
             with self.session.begin_nested():
@@ -432,6 +445,13 @@ def _load(session: Session, mutations: Sequence[MutationLike]) -> dict[tuple[str
     return out
 
 
+def _divisions(session: Session, mutations: Sequence[MutationLike]) -> list[Division]:
+    """The divisions the batch's plots name, in one query: held by the batch, the plot rule's look-up of each
+    finds it in the session's identity map."""
+    codes = {str(m.fields["county_code"]) for m in mutations if m.type == "plot" and m.fields.get("county_code")}
+    return list(session.scalars(select(Division).where(Division.code.in_(sorted(codes))))) if codes else []
+
+
 def push(session: Session, actor: Actor, mutations: Sequence[MutationLike], merge: MergeRule,
          schemas: tuple[int, int] = (1, 1), rules: Rules | None = None) -> list[dict[str, Any]]:
     """Apply a batch: one answer per mutation, in order. Writes the answers (``AppliedMutation``) in one statement
@@ -440,10 +460,12 @@ def push(session: Session, actor: Actor, mutations: Sequence[MutationLike], merg
     entries and change-log rows of the whole batch are written together at the end (``catalog.deferred_logs``):
     a mutation rolled back to its savepoint leaves none.
 
-    A new record is checked in full before its one write (a single flush), so it goes without a savepoint of its
-    own; if that write still fails in the database (a record of the same id committed meanwhile), the transaction
-    is aborted: this rolls the session back — whatever the caller wrote in it before is lost too — and applies
-    the batch again with every mutation in its own savepoint."""
+    A new record is checked in full, then added to the session without a savepoint of its own, and the batch's
+    new records are flushed together (``field_rules.DEFER_NEW``: at the batch's end, or before a query or an
+    edit's savepoint that must see them; the overlap check reads the plots still waiting from the session). If
+    that write still fails in the database (a record of the same id committed meanwhile), the transaction is
+    aborted: this rolls the session back — whatever the caller wrote in it before is lost too — and applies the
+    batch again with every mutation in its own savepoint and flush."""
     try:
         return _push(session, actor, mutations, merge, schemas, rules, careful=False)
     except _Unsaved:
@@ -462,22 +484,33 @@ def _push(session: Session, actor: Actor, mutations: Sequence[MutationLike], mer
     # Lock the records first: a concurrent push of the same batch then waits here until the first commits, and
     # the query below (a new snapshot) already sees its answers.
     batch.records = _load(session, mutations)
+    batch.held = _divisions(session, mutations)
     stored: dict[str, dict[str, Any]] = {
         mid: answer for mid, answer in session.execute(
             select(AppliedMutation.mutation_id, AppliedMutation.answer).where(AppliedMutation.mutation_id.in_(ids)))
     } if ids else {}
     answers: list[dict[str, Any]] = []
     fresh: list[dict[str, Any]] = []
-    with deferred_logs(session) as batch.pending:
-        for m in mutations:
-            if m.mutation_id in stored:
-                answers.append(_answer("duplicate", original=stored[m.mutation_id]))
-                continue
-            answer = _one(batch, m)
-            answers.append(answer)
-            stored[m.mutation_id] = answer
-            fresh.append({"mutation_id": m.mutation_id, "token_id": actor.token_id, "answer": answer,
-                          "at": dt.datetime.now(dt.UTC)})
+    before = current_actor(session)
+    act_as(session, actor)  # the new records are flushed together: their audit entries name the device's agent
+    if not careful:
+        session.info[field_rules.DEFER_NEW] = []
+    try:
+        with deferred_logs(session) as batch.pending:
+            for m in mutations:
+                if m.mutation_id in stored:
+                    answers.append(_answer("duplicate", original=stored[m.mutation_id]))
+                    continue
+                answer = _one(batch, m)
+                answers.append(answer)
+                stored[m.mutation_id] = answer
+                fresh.append({"mutation_id": m.mutation_id, "token_id": actor.token_id, "answer": answer,
+                              "at": dt.datetime.now(dt.UTC)})
+            batch.flush()
+    finally:
+        session.info.pop(field_rules.DEFER_NEW, None)
+        if before is not None:
+            act_as(session, before)
     if fresh:
         session.execute(insert(AppliedMutation), fresh)
     return answers
@@ -503,7 +536,7 @@ def _one(batch: _Batch, m: MutationLike) -> dict[str, Any]:
                 with batch.savepoint():
                     created = write(session, batch.actor, m.id, fields, True)
             else:
-                try:  # checked in full, then one flush: nothing is written unless all of it is
+                try:  # checked in full, then added: flushed with the batch's other new records
                     created = write(session, batch.actor, m.id, fields, True)
                 except IntegrityError as exc:
                     raise _Unsaved from exc
@@ -542,7 +575,12 @@ def _one(batch: _Batch, m: MutationLike) -> dict[str, Any]:
         return _rejected("forbidden", exc.zh, exc.en)
     except yield_review.Locked as exc:
         return _rejected(exc.code, exc.zh, exc.en)
-    except (Conflict, IntegrityError) as exc:
+    except IntegrityError as exc:
+        if not session.is_active:  # a flush outside any savepoint (waiting new records) failed: all rolled back
+            raise _Unsaved from exc
+        _forget_if_new(batch, key)
+        return _rejected("conflict", "与已有数据冲突，未保存", f"Refused: {exc}"[:300])
+    except Conflict as exc:
         _forget_if_new(batch, key)
         return _rejected("conflict", "与已有数据冲突，未保存", f"Refused: {exc}"[:300])
 

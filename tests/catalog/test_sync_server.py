@@ -281,3 +281,52 @@ def test_push__yields_in_a_batch__the_plots_figure_counts_the_applied_ones(sessi
     assert [a.status for a in answers] == ["applied", "applied", "rejected", "applied"], answers
     figure = session.get(PlotFigure, rid)
     assert figure is not None and (figure.measurements, figure.approved) == (2, 0)
+
+
+def _square(dx: float, dy: float = 0.0) -> dict:
+    x, y = 113.60 + dx, 34.75 + dy
+    return {"type": "MultiPolygon", "coordinates": [[[[x, y], [x + 0.001, y], [x + 0.001, y + 0.001],
+                                                      [x, y + 0.001], [x, y]]]]}
+
+
+def test_push__new_records_written_together__judged_as_if_one_at_a_time(session):
+    # A batch's new records wait in the session and go in one flush (field_rules.DEFER_NEW): what each is checked
+    # against must still include the batch's earlier records — plots overlapping plots of the same batch (read
+    # from the session on PostGIS), a city measurement verifying a county one pushed just before it, a yield on a
+    # plot of the same batch. The flags and links come out as when every mutation is a batch of its own.
+    county = {"method": "harvest", "level": "county", "crop": "wheat", "measured_on": "2026-06-05",
+              "samples": [{"area_mu": 0.3, "fresh_kg": 226, "moisture": 0.138, "impurity": 0.001}]}
+
+    def mutations(season: str) -> tuple[list[Mutation], list[str]]:
+        ids = [str(uuid.uuid4()) for _ in range(6)]
+        fields = dict(crop="wheat", season=season)
+        return [m("plot", ids[0], plot_fields(boundary=_square(0), **fields)),
+                m("plot", ids[1], plot_fields(boundary=_square(0.0004), **fields)),  # overlaps the first
+                m("plot", ids[2], plot_fields(boundary=_square(0.0008, 0.0002), **fields)),  # both
+                m("yield", ids[3], {"plot_id": ids[2], **county}),
+                m("yield", ids[4], {"plot_id": ids[2], **county, "level": "city"}),  # verifies the one above
+                m("yield", ids[5], {"plot_id": ids[0], **county, "level": "city"})], ids  # nothing to verify
+
+    def outcome(ids: list[str], answers: list) -> list:
+        plots = [session.get(DemoPlot, i) for i in ids[:3]]
+        index = {pid: n for n, pid in enumerate(ids)}
+        overlaps = [sorted((index[o["plot_id"]], o["area_m2"]) for o in (p.flags or {}).get("overlaps", []))
+                    for p in plots]
+        from catalog.field import YieldMeasurement
+
+        verifies = [getattr(session.get(YieldMeasurement, i), "verifies_id", None) for i in ids[3:]]
+        return [[(a.status, a.code) for a in answers], overlaps, [index.get(v) for v in verifies]]
+
+    together, ids = mutations("2026-summer_grain")
+    batch = push(session, HENAN, together)
+    session.commit()
+    alone, alone_ids = mutations("2025-summer_grain")
+    one_by_one = []
+    for mu in alone:
+        one_by_one += push(session, HENAN, [mu])
+        session.commit()
+    assert outcome(ids, batch) == outcome(alone_ids, one_by_one)
+    statuses, overlaps, verifies = outcome(ids, batch)
+    assert statuses == [("applied", None)] * 5 + [("rejected", "validation_failed")]
+    assert [[n for n, _area in o] for o in overlaps] == [[], [0], [0, 1]]  # each against the plots before it
+    assert verifies == [None, 3, None]
