@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Engine, Integer, String, Text, create_engine, delete, event, func, select
+from sqlalchemy import JSON, Boolean, Engine, Integer, String, Text, create_engine, delete, event, func, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from catalog.access import Actor
@@ -251,8 +251,9 @@ class Store:
                     break  # its base version depends on the answer to the one before: next batch
                 seen.add(key)
                 batch.append(row)
-            for row in batch:
-                row.attempts += 1
+            if batch:  # one statement, not an update of each row through the unit of work
+                s.execute(update(Outbox).where(Outbox.seq.in_([r.seq for r in batch]))
+                          .values(attempts=Outbox.attempts + 1))
             return [{"mutation_id": r.mutation_id, "type": r.type, "id": r.record_id, "op": r.op,
                      "base_version": r.base_version, "fields": r.fields, "schema": WIRE_SCHEMA} for r in batch]
 
