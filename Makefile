@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 5000
 STAMP := $(VENV)/.installed
+# The tests run on TEST_WORKERS pytest-xdist workers (0: serially, in this process). More workers than cores pay:
+# many tests wait on browsers, HTTP servers and subprocesses. PYTEST_ARGS: more options, e.g. a test file.
+TEST_WORKERS ?= 3
+PYTEST_ARGS ?=
 
 .PHONY: run test install lint bench migration clean
 
@@ -23,7 +27,7 @@ run: $(STAMP)
 	$(VENV)/bin/yuanxian serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
-	$(PY) -m pytest --durations=20
+	$(PY) -m pytest --durations=20 -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check server catalog sync fieldkit gis tests bench
