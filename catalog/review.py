@@ -142,20 +142,24 @@ def lower_candidate(session: Session, plot_id: str, level: str, exclude: str | N
     key = (level, bool(exclude))
     query = _LOWER_QUERIES.get(key)
     if query is None:  # built once per level (a sync batch asks for every city measurement it holds)
-        near = case({lv: i for i, lv in enumerate(wanted)}, value=YieldMeasurement.level)
-        query = select(YieldMeasurement).where(
-            YieldMeasurement.plot_id == bindparam("plot_id"), YieldMeasurement.level.in_(wanted),
-            YieldMeasurement.deleted.is_(False), YieldMeasurement.review_state != "rejected")
-        if exclude:
-            query = query.where(YieldMeasurement.id != bindparam("exclude"))
-        query = _LOWER_QUERIES[key] = query.order_by(
-            near, case((YieldMeasurement.review_state == "approved", 0), else_=1),
-            YieldMeasurement.measured_on.desc().nulls_last(), YieldMeasurement.created_at.desc()).limit(1)
+        query = _LOWER_QUERIES[key] = _lower_query(wanted, bool(exclude))
     params = {"plot_id": plot_id, **({"exclude": exclude} if exclude else {})}
     return session.scalars(query, params).first()
 
 
-_LOWER_QUERIES: dict[tuple[str, bool], Select[tuple[YieldMeasurement]]] = {}
+def _lower_query(wanted: tuple[str, ...], exclude: bool) -> Select[Any]:
+    near = case({lv: i for i, lv in enumerate(wanted)}, value=YieldMeasurement.level)
+    query = select(YieldMeasurement).where(
+        YieldMeasurement.plot_id == bindparam("plot_id"), YieldMeasurement.level.in_(wanted),
+        YieldMeasurement.deleted.is_(False), YieldMeasurement.review_state != "rejected")
+    if exclude:
+        query = query.where(YieldMeasurement.id != bindparam("exclude"))
+    return query.order_by(
+        near, case((YieldMeasurement.review_state == "approved", 0), else_=1),
+        YieldMeasurement.measured_on.desc().nulls_last(), YieldMeasurement.created_at.desc()).limit(1)
+
+
+_LOWER_QUERIES: dict[tuple[str, bool], Select[Any]] = {}
 
 
 def check_verifies(session: Session, level: str, verifies_id: str | None, plot: DemoPlot,
