@@ -7,10 +7,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from catalog.access import Actor, Grant
-from catalog.coverage import coverage, ensure_scope_readable
+from catalog.coverage import coverage, ensure_scope_readable, resolve_scope
+from catalog.coverage_series import season_series
 from catalog.errors import NotFound, ValidationFailed
 from catalog.field import DemoPlot, YieldMeasurement
-from catalog.gaps import MIN_FOR_FENCES, gaps, implausible_yields
+from catalog.gaps import MIN_FOR_FENCES, gaps, implausible_yields, national_median_share
 from catalog.targets import progress
 from gis.area import M2_PER_MU
 from tests.catalog.coverage_data import SEASON, TODAY, build
@@ -204,3 +205,17 @@ def test_bad_season_and_unknown_scope_are_refused(session: Session) -> None:
     assert e.value.errors[0].field == "season"
     with pytest.raises(NotFound):
         coverage(session, "999999", SEASON)
+
+
+def test_reused_figures__equal_those_counted_again(session: Session, data) -> None:
+    # the national median from the coverage's one pass, and the series' own season from the coverage, are the
+    # figures a separate scan gives (0, 0.5, 0.75, 1.0 as above; the season's 7 plots, 6 with an approved yield)
+    cov = coverage(session, None, SEASON, today=TODAY)
+    assert national_median_share(session, SEASON, cov.county_figured) == national_median_share(session, SEASON) \
+        == approx(0.625)
+    scope = resolve_scope(session, "000000")
+    seasons = ["2025-autumn_grain", SEASON]
+    reused, counted = season_series(session, scope, seasons, cov), season_series(session, scope, seasons)
+    assert [(f.plots, f.area_m2, f.measured_plots) for f in reused] \
+        == [(f.plots, approx(f.area_m2), f.measured_plots) for f in counted]
+    assert [(f.plots, f.measured_plots) for f in reused] == [(1, 0), (7, 6)]
