@@ -49,33 +49,35 @@ def test_pull__concurrent_writers__every_committed_change_seen_exactly_once(post
     seen: list[str] = []
     naive_seen: list[str] = []
     cursor, naive_last = "", 0
-    with Session(engine) as puller, Session(engine) as naive:
-        for w in writers:
-            w.start()
-        while any(w.is_alive() for w in writers):
-            page = pull_page(puller, device, cursor, 50)
-            puller.commit()
-            seen += [c.id for c in page.changes if c.type == "plot"]
-            cursor = page.cursor
-            rows = naive.execute(select(ChangeLog.seq, ChangeLog.type, ChangeLog.record_id)
-                                 .where(ChangeLog.seq > naive_last).order_by(ChangeLog.seq).limit(50)).all()
-            naive.commit()
+    try:
+        with Session(engine) as puller, Session(engine) as naive:
+            for w in writers:
+                w.start()
+            while any(w.is_alive() for w in writers):
+                page = pull_page(puller, device, cursor, 50)
+                puller.commit()
+                seen += [c.id for c in page.changes if c.type == "plot"]
+                cursor = page.cursor
+                rows = naive.execute(select(ChangeLog.seq, ChangeLog.type, ChangeLog.record_id)
+                                     .where(ChangeLog.seq > naive_last).order_by(ChangeLog.seq).limit(50)).all()
+                naive.commit()
+                naive_seen += [r.record_id for r in rows if r.type == "plot"]
+                naive_last = rows[-1].seq if rows else naive_last
+                time.sleep(0.003)
+            for w in writers:
+                w.join()
+            settle(puller)
+            while True:
+                page = pull_page(puller, device, cursor, 500)
+                puller.commit()
+                seen += [c.id for c in page.changes if c.type == "plot"]
+                cursor = page.cursor
+                if not page.has_more and not page.changes:
+                    break
+            rows = naive.execute(select(ChangeLog.type, ChangeLog.record_id).where(ChangeLog.seq > naive_last)).all()
             naive_seen += [r.record_id for r in rows if r.type == "plot"]
-            naive_last = rows[-1].seq if rows else naive_last
-            time.sleep(0.003)
-        for w in writers:
-            w.join()
-        settle(puller)
-        while True:
-            page = pull_page(puller, device, cursor, 500)
-            puller.commit()
-            seen += [c.id for c in page.changes if c.type == "plot"]
-            cursor = page.cursor
-            if not page.has_more and not page.changes:
-                break
-        rows = naive.execute(select(ChangeLog.type, ChangeLog.record_id).where(ChangeLog.seq > naive_last)).all()
-        naive_seen += [r.record_id for r in rows if r.type == "plot"]
-    engine.dispose()
+    finally:  # a failure here must not leave the writers' connections open for the GC to find
+        engine.dispose()
 
     assert len(committed) == WRITERS * PLOTS_EACH
     counts = Counter(seen)
