@@ -25,7 +25,7 @@ def test_serve__separate_process__answers_pages_and_api(sqlite_url: str, tmp_pat
     with log.open("wb") as out:
         proc = subprocess.Popen([str(cli), "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as resp:
@@ -33,7 +33,7 @@ def test_serve__separate_process__answers_pages_and_api(sqlite_url: str, tmp_pat
                 break
             except OSError:
                 assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "the server did not answer within 30 s"
+                assert time.monotonic() < deadline, "the server did not answer within 90 s"
                 time.sleep(0.3)
         assert "成果目录" in page
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/codelists/crop", timeout=5) as resp:

@@ -109,7 +109,7 @@ def test_serve_production__gunicorn_workers_answer_and_stop_on_sigterm(db_url: s
         proc = subprocess.Popen([str(CLI), "serve", "--production", "--port", str(port)], env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 40
+        deadline = time.monotonic() + 90
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=3) as resp:
@@ -117,7 +117,7 @@ def test_serve_production__gunicorn_workers_answer_and_stop_on_sigterm(db_url: s
                 break
             except OSError:
                 assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "gunicorn did not answer within 40 s"
+                assert time.monotonic() < deadline, "gunicorn did not answer within 90 s"
                 time.sleep(0.3)
         assert "成果目录" in page
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/codelists/crop", timeout=5) as resp:
@@ -147,7 +147,7 @@ def test_serve_production__bad_config__refuses_with_the_messages(tmp_path: Path)
     env = {**os.environ, "YUANXIAN_INSTANCE": str(tmp_path), "SECRET_KEY": "short", "YUANXIAN_PROXIES": "x"}
     env.pop("REDIS_URL", None)
     done = subprocess.run([str(CLI), "serve", "--production", "--port", str(port)], env=env, capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=120)
     assert done.returncode == 1
     assert "SECRET_KEY: 太短：至少 32 个字符" in done.stderr and "YUANXIAN_PROXIES" in done.stderr
     assert "configuration wrong: not starting" in done.stderr
@@ -233,7 +233,7 @@ def _other_process_attempt(username: str, sqlite_url: str, tmp_path: Path, redis
     if redis:
         env["REDIS_URL"] = redis
     done = subprocess.run([sys.executable, "-c", SECOND_APP, username], env=env, capture_output=True, text=True,
-                          timeout=60, check=True)
+                          timeout=120, check=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
