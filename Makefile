@@ -5,9 +5,10 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 5000
 STAMP := $(VENV)/.installed
-# The tests run on TEST_WORKERS pytest-xdist workers (0: serially, in this process). More workers than cores pay:
-# many tests wait on browsers, HTTP servers and subprocesses. PYTEST_ARGS: more options, e.g. a test file.
-TEST_WORKERS ?= 3
+# The tests run on TEST_WORKERS pytest-xdist workers (0: serially, in this process): one a core. More would pay
+# (many tests wait on browsers, servers and subprocesses) but loads a 2-core machine past the browser and server
+# start-up timeouts. PYTEST_ARGS: more options, e.g. a test file.
+TEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
 .PHONY: run test install lint bench migration clean

@@ -78,7 +78,7 @@ def accounts_page(accounts_server: str) -> Iterator[Any]:
         context = browser.new_context(base_url=accounts_server, locale="zh-CN", viewport={"width": 1280, "height": 900})
         context.route("**/*", route)
         page = context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(30_000)
         page.on("console", lambda m: guard.errors.append(f"console: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: guard.errors.append(f"pageerror: {e}"))
         yield page

@@ -174,7 +174,7 @@ def open_page(browser: Any, live_server: str, traffic: Traffic, reader: tuple[st
             r = context.request.post("/api/auth/login", data={"username": reader[0], "password": reader[1]})
             assert r.status == 200, r.text()
         p = context.new_page()
-        p.set_default_timeout(10_000)
+        p.set_default_timeout(30_000)
         p.on("console", lambda m: traffic.errors.append(f"console: {m.text}") if m.type == "error" else None)
         p.on("pageerror", lambda e: traffic.errors.append(f"pageerror: {e}"))
         return p

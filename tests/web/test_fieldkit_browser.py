@@ -66,7 +66,7 @@ def phone(browser: Any, kit_url: str) -> Iterator[Any]:
 
     context.route("**/*", guard)
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     yield page
