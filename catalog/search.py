@@ -60,7 +60,7 @@ def text_hits(session: Session, q: str) -> dict[str, float] | None:
         rows = session.execute(text(
             "SELECT t.result_id, bm25(result_fts, 10.0, 1.0) FROM result_fts "
             "JOIN result_text t ON t.doc_id = result_fts.rowid WHERE result_fts MATCH :m"), {"m": match})
-    return {rid: float(rank) for rid, rank in rows}
+    return {rid: float(rank) for rid, rank in rows.all()}  # fetched at once, not a row at a time
 
 
 def _selection(session: Session, query: SearchQuery) -> tuple[ResultIndex, Any, dict[str, float] | None]:
