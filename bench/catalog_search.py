@@ -122,16 +122,23 @@ def cached_database(engine_name: str, admin_url: str, cache_dir: Path, count: in
     url = admin.set(database=name).render_as_string(hide_password=False)
     if not rebuild and _built(url, tag):
         return url, True
+    return new_postgis_database(admin_url, name), False
+
+
+def new_postgis_database(admin_url: str, name: str) -> str:
+    """An empty PostGIS database ``name`` on the server of ``admin_url`` (dropped first if it exists); its URL."""
+    admin = make_url(admin_url)
     engine = make_engine(admin.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         conn.execute(text(f"CREATE DATABASE {name}"))
     engine.dispose()
+    url = admin.set(database=name).render_as_string(hide_password=False)
     scratch = make_engine(url, isolation_level="AUTOCOMMIT")
     with scratch.connect() as conn:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
     scratch.dispose()
-    return url, False
+    return url
 
 
 @contextmanager

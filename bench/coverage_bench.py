@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.catalog_search import LOCAL_POSTGIS, build, percentile  # noqa: E402
+from bench.catalog_search import LOCAL_POSTGIS, build, new_postgis_database, percentile  # noqa: E402
 from catalog.coverage import coverage, resolve_scope  # noqa: E402
 from catalog.coverage_series import season_series  # noqa: E402
 from catalog.db import make_engine, utcnow  # noqa: E402
@@ -307,16 +307,7 @@ def postgis_url(admin_url: str, sizes: dict[str, int], rebuild: bool) -> str:
     url = admin.set(database=name).render_as_string(hide_password=False)
     if not rebuild and _cached(url, sizes):
         return url
-    engine = make_engine(admin.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    scratch = make_engine(url, isolation_level="AUTOCOMMIT")
-    with scratch.connect() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    scratch.dispose()
-    return url
+    return new_postgis_database(admin_url, name)
 
 
 # --------------------------------------------------------------------------------------------------- timing
