@@ -12,6 +12,8 @@ import datetime as dt
 import decimal
 import io
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -71,6 +73,25 @@ def act_as(session: Session, actor: Actor) -> Session:
 
 def current_actor(session: Session) -> Actor | None:
     return session.info.get(ACTOR_KEY)
+
+
+@contextmanager
+def acting_as(session: Session, actor: Actor) -> Iterator[Session]:
+    """``actor`` writes through ``session`` inside the block, whatever the session was declared for; the actor
+    declared before (if any) is back afterwards."""
+    before = current_actor(session)
+    act_as(session, actor)
+    try:
+        yield session
+    finally:
+        if before is not None:
+            act_as(session, before)
+
+
+def flush_as(session: Session, actor: Actor) -> None:
+    """Flush with ``actor`` named in the audit entries of what is written (:func:`acting_as`)."""
+    with acting_as(session, actor):
+        session.flush()
 
 
 def _plain(value: Any) -> Any:

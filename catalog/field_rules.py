@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 import gis
 from catalog import field_access, photos, review, yields
 from catalog.access import Actor
-from catalog.audit import act_as, current_actor
+from catalog.audit import flush_as
 from catalog.codelists import current_codes
 from catalog.db import new_id, utcnow
 from catalog.divisions import Division
@@ -548,13 +548,7 @@ def _write(session: Session, actor: Actor, record: R, values: Mapping[str, Any],
         record.field_versions = {**(record.field_versions or {}), **{k: record.version for k in changed}}
     record.updated_by = actor.name
     record.updated_at = now
-    before = current_actor(session)
-    act_as(session, actor)  # the audit entry names who wrote, whatever the session was declared for
-    try:
-        session.flush()
-    finally:
-        if before is not None:
-            act_as(session, before)
+    flush_as(session, actor)  # the audit entry names who wrote, whatever the session was declared for
     return Applied(record, created, changed)
 
 

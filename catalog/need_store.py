@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from catalog.access import Actor
-from catalog.audit import act_as, current_actor
+from catalog.audit import flush_as
 from catalog.codelists import current_codes
 from catalog.db import utcnow
 from catalog.errors import Conflict, FieldError, IllegalTransition, NotFound, ValidationFailed
@@ -128,13 +128,7 @@ def clean_need(session: Session, data: Mapping[str, Any], *, partial: bool = Fal
 
 def _flush_as(session: Session, actor: Actor) -> None:
     # The audit entry names who wrote, whatever the session was declared for (as catalog.field_rules does).
-    before = current_actor(session)
-    act_as(session, actor)
-    try:
-        session.flush()
-    finally:
-        if before is not None:
-            act_as(session, before)
+    flush_as(session, actor)
 
 
 def get_need(session: Session, need_id: str) -> Need | None:

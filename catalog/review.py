@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, aliased
 
 from catalog import field_access
 from catalog.access import Actor
-from catalog.audit import act_as, current_actor
+from catalog.audit import flush_as
 from catalog.db import utcnow
 from catalog.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from catalog.field import LEVELS, DemoPlot, YieldMeasurement
@@ -278,13 +278,7 @@ def decide(session: Session, actor: Actor, measurement_id: str, decision: str, c
     m.reviewed_by = actor.name
     m.reviewed_at = utcnow()
     m.review_comment = text or None
-    before = current_actor(session)
-    act_as(session, actor)  # the audit entry names the officer, whatever the session was declared for
-    try:
-        session.flush()
-    finally:
-        if before is not None:
-            act_as(session, before)
+    flush_as(session, actor)  # the audit entry names the officer, whatever the session was declared for
     return m
 
 

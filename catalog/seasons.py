@@ -30,7 +30,7 @@ from sqlalchemy import Date, Float, ForeignKey, Index, Integer, Select, String, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from catalog.access import OFFICER_ROLES, Actor
-from catalog.audit import act_as, current_actor
+from catalog.audit import flush_as
 from catalog.codelists import current_codes
 from catalog.db import Base, UTCDateTime, timestamp, utcnow, uuid_pk
 from catalog.divisions import Division
@@ -206,16 +206,6 @@ def can_read_county(actor: Actor, county_code: str) -> bool:
     return actor.system or actor.covers_division(county_code, (*OFFICER_ROLES, "agent"))
 
 
-def _flush_as(session: Session, actor: Actor) -> None:
-    before = current_actor(session)
-    act_as(session, actor)
-    try:
-        session.flush()
-    finally:
-        if before is not None:
-            act_as(session, before)
-
-
 def _county(session: Session, errors: list[FieldError], code: Any) -> str | None:
     text = str(code or "").strip()
     division = session.get(Division, text) if text else None
@@ -314,7 +304,7 @@ def save_plan(session: Session, actor: Actor, data: Mapping[str, Any], *, expect
             setattr(plan, k, v)
         plan.version += 1
         plan.updated_by, plan.updated_at = actor.name, utcnow()
-    _flush_as(session, actor)
+    flush_as(session, actor)
     return plan
 
 
@@ -330,7 +320,7 @@ def delete_plan(session: Session, actor: Actor, plan_id: str) -> None:
     plan = get_plan(session, actor, plan_id)
     ensure_county_writable(actor, plan.county_code)
     session.delete(plan)
-    _flush_as(session, actor)
+    flush_as(session, actor)
 
 
 def plan_query(actor: Actor, season: str | None = None, scope: str | None = None) -> Select[Any]:
@@ -391,7 +381,7 @@ def create_extension_report(session: Session, actor: Actor, data: Mapping[str, A
     if report_id:
         report.id = report_id
     session.add(report)
-    _flush_as(session, actor)
+    flush_as(session, actor)
     return report
 
 
@@ -407,7 +397,7 @@ def update_extension_report(session: Session, actor: Actor, report_id: str, data
         setattr(report, k, v)
     report.version += 1
     report.updated_by, report.updated_at = actor.name, utcnow()
-    _flush_as(session, actor)
+    flush_as(session, actor)
     return report
 
 
@@ -422,7 +412,7 @@ def delete_extension_report(session: Session, actor: Actor, report_id: str) -> N
     report = get_extension_report(session, actor, report_id)
     ensure_county_writable(actor, report.county_code)
     session.delete(report)
-    _flush_as(session, actor)
+    flush_as(session, actor)
 
 
 def extension_report_query(actor: Actor, season: str | None = None, scope: str | None = None,

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from catalog import changelog, field_access, field_rules
 from catalog import review as yield_review
 from catalog.access import Actor
-from catalog.audit import act_as, current_actor
+from catalog.audit import acting_as
 from catalog.changelog import ChangeLog
 from catalog.codelists import Code, CodeList
 from catalog.db import Base, UTCDateTime, is_postgres, new_id, timestamp
@@ -491,12 +491,11 @@ def _push(session: Session, actor: Actor, mutations: Sequence[MutationLike], mer
     } if ids else {}
     answers: list[dict[str, Any]] = []
     fresh: list[dict[str, Any]] = []
-    before = current_actor(session)
-    act_as(session, actor)  # the new records are flushed together: their audit entries name the device's agent
     if not careful:
         session.info[field_rules.DEFER_NEW] = []
+    # the new records are flushed together: their audit entries name the device's agent
     try:
-        with deferred_logs(session) as batch.pending:
+        with acting_as(session, actor), deferred_logs(session) as batch.pending:
             for m in mutations:
                 if m.mutation_id in stored:
                     answers.append(_answer("duplicate", original=stored[m.mutation_id]))
@@ -509,8 +508,6 @@ def _push(session: Session, actor: Actor, mutations: Sequence[MutationLike], mer
             batch.flush()
     finally:
         session.info.pop(field_rules.DEFER_NEW, None)
-        if before is not None:
-            act_as(session, before)
     if fresh:
         session.execute(insert(AppliedMutation), fresh)
     return answers

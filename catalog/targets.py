@@ -33,7 +33,7 @@ from sqlalchemy import Float, Integer, String, Text, and_, case, distinct, func,
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from catalog.access import Actor
-from catalog.audit import act_as, current_actor
+from catalog.audit import flush_as
 from catalog.coverage import _DIV, Coverage, CoverageRow, _child_key, _is_control, coverage, resolve_scope
 from catalog.db import Base, UTCDateTime, utcnow
 from catalog.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
@@ -139,13 +139,7 @@ def update_target(session: Session, actor: Actor, target_id: str, data: Mapping[
         setattr(target, k, v)
     target.version += 1
     target.updated_by, target.updated_at = actor.name, utcnow()
-    before = current_actor(session)
-    act_as(session, actor)
-    try:
-        session.flush()
-    finally:
-        if before is not None:
-            act_as(session, before)
+    flush_as(session, actor)
     return target
 
 
