@@ -43,8 +43,11 @@ class SearchPage:
     per_page: int
 
 
-def text_hits(session: Session, q: str) -> dict[str, float] | None:
-    """Result id → rank (lower is better) for the text query; None when the query has no terms."""
+def text_hits(session: Session, q: str, ranked: bool = True) -> dict[str, float] | None:
+    """Result id → rank (lower is better) for the text query; None when the query has no terms.
+
+    Unranked, every rank is 0: ranking is most of a common query's SQL time, and counts and date or name order
+    do not need it."""
     groups = query_terms(q)
     if not groups:
         return None
@@ -52,18 +55,20 @@ def text_hits(session: Session, q: str) -> dict[str, float] | None:
     if session.get_bind().dialect.name == "postgresql":
         # Cast, not to_tsquery: our tokens are the lexemes, no parser may split them again.
         tsq = " & ".join(f"'{tok}'" + (":*" if prefix else "") for tok, prefix in terms)
+        rank = "-(10 * ts_rank(name_tsv, q) + ts_rank(tsv, q))" if ranked else "0"
         rows = session.execute(text(
-            "SELECT result_id, -(10 * ts_rank(name_tsv, q) + ts_rank(tsv, q)) FROM result_text, "
-            "CAST(:tsq AS tsquery) AS q WHERE tsv @@ q"), {"tsq": tsq})
+            f"SELECT result_id, {rank} FROM result_text, CAST(:tsq AS tsquery) AS q WHERE tsv @@ q"), {"tsq": tsq})
     else:
         match = " AND ".join(f'"{tok}"' + ("*" if prefix else "") for tok, prefix in terms)
+        rank = "bm25(result_fts, 10.0, 1.0)" if ranked else "0"
         rows = session.execute(text(
-            "SELECT t.result_id, bm25(result_fts, 10.0, 1.0) FROM result_fts "
+            f"SELECT t.result_id, {rank} FROM result_fts "
             "JOIN result_text t ON t.doc_id = result_fts.rowid WHERE result_fts MATCH :m"), {"m": match})
     return {rid: float(rank) for rid, rank in rows.all()}  # fetched at once, not a row at a time
 
 
-def _selection(session: Session, query: SearchQuery) -> tuple[ResultIndex, Any, dict[str, float] | None]:
+def _selection(session: Session, query: SearchQuery, ranked: bool = True
+               ) -> tuple[ResultIndex, Any, dict[str, float] | None]:
     """The index, the bitset of matching results, and the text ranks (None without text)."""
     index = result_index(session)
     mask = readable(index, query.actor)
@@ -72,7 +77,7 @@ def _selection(session: Session, query: SearchQuery) -> tuple[ResultIndex, Any, 
             if facet not in FACETS:
                 raise ValueError(f"unknown facet {facet}")
             mask &= index.any_of(facet, [str(v) for v in values])
-    hits = text_hits(session, query.q)
+    hits = text_hits(session, query.q, ranked=ranked and query.sort == "relevance")
     if hits is not None:
         # Ids committed after the index was read are not in it yet; they show up on the next query.
         mask &= index.of_positions(index.pos[r] for r in hits if r in index.pos)
@@ -123,6 +128,6 @@ def search(session: Session, query: SearchQuery) -> SearchPage:
 
 def facet_counts(session: Session, query: SearchQuery) -> dict[str, dict[str, int]]:
     """Counts per facet value among the results the query matches (filters and text applied)."""
-    index, mask, _hits = _selection(session, query)
+    index, mask, _hits = _selection(session, query, ranked=False)
     counts = index.counts(mask)
     return {facet: counts.get(facet, {}) for facet in FACETS}

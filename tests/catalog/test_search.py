@@ -114,6 +114,12 @@ def test_search__pages_and_sorts(session, corpus):
     assert len(set(all_names)) == 5 and all_names == sorted(all_names)
     newest = search(session, SearchQuery(actor=SYSTEM, sort="date", per_page=1))
     assert newest.items[0].name == "高蛋白大豆新品种中黄301"  # changed last (submitted)
+    # A text query in date or name order is not ranked: its hits keep the order of the whole list.
+    by_date = [r.id for r in search(session, SearchQuery(actor=SYSTEM, sort="date")).items]
+    maize = {r.id for r in search(session, SearchQuery(actor=SYSTEM, q="玉米")).items}
+    assert len(maize) == 3
+    assert [r.id for r in search(session, SearchQuery(actor=SYSTEM, q="玉米", sort="date")).items] == \
+        [i for i in by_date if i in maize]
 
 
 QUERIES = [("玉米", {}), ("稻", {}), ("", {"crop": ["maize"]}), ("大豆", {"province": ["230000"]}),
