@@ -294,6 +294,15 @@ def event_sites(session: Session, event_id: str) -> list[tuple[EventSite, Site]]
         .where(EventSite.event_id == event_id).order_by(Site.kind, Site.id))]
 
 
+def event_counts(session: Session, event_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """(results showcased, sites taking part) of each event, in two grouped queries for a page of events."""
+    def per_event(column: Any) -> dict[str, int]:
+        return dict(session.execute(select(column, func.count()).where(column.in_(event_ids))
+                                    .group_by(column)).all())
+    shown, sites = per_event(EventResult.event_id), per_event(EventSite.event_id)
+    return {e: (shown.get(e, 0), sites.get(e, 0)) for e in event_ids}
+
+
 def event_query(kind: str | None = None, state: str | None = None, province: str | None = None) -> Any:
     """Events, newest first; ``province`` "national" gives the national ones."""
     q = select(Event).order_by(Event.starts_on.desc(), Event.title)

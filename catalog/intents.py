@@ -213,8 +213,28 @@ def create_intent(session: Session, new: NewIntent, actor: str, on: Any = None, 
 
 
 def intent_steps(session: Session, intent_id: str) -> list[IntentStep]:
-    return list(session.scalars(select(IntentStep).where(IntentStep.intent_id == intent_id)
-                                .order_by(IntentStep.happened_on, IntentStep.at, IntentStep.id)))
+    return steps_of(session, [intent_id])[intent_id]
+
+
+def steps_of(session: Session, intent_ids: list[str]) -> dict[str, list[IntentStep]]:
+    """Each intent's timeline, in one query for a page of intents."""
+    out: dict[str, list[IntentStep]] = {i: [] for i in intent_ids}
+    if intent_ids:
+        for step in session.scalars(select(IntentStep).where(IntentStep.intent_id.in_(intent_ids))
+                                    .order_by(IntentStep.happened_on, IntentStep.at, IntentStep.id)):
+            out[step.intent_id].append(step)
+    return out
+
+
+def intent_names(session: Session, intents: list[Intent]) -> dict[str, str]:
+    """Names of the sites, results and events a page of intents refers to, by id, in three queries."""
+    sites = {i.site_id for i in intents}
+    results = {i.result_id for i in intents}
+    events = {i.event_id for i in intents if i.event_id}
+    names = dict(session.execute(select(Site.id, Site.name).where(Site.id.in_(sites))).all())
+    names |= dict(session.execute(select(Result.id, Result.name).where(Result.id.in_(results))).all())
+    names |= dict(session.execute(select(Event.id, Event.title).where(Event.id.in_(events))).all())
+    return names
 
 
 def _landing(session: Session, intent: Intent, data: Mapping[str, Any], errors: list[FieldError]

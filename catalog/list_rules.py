@@ -94,6 +94,24 @@ def latest_published(session: Session, list_id: str, before: ListIssue | None = 
     return session.scalar(q.order_by(ListIssue.year.desc(), ListIssue.number.desc()).limit(1))
 
 
+
+def latest_published_of(session: Session, list_ids: Sequence[str]) -> dict[str, ListIssue]:
+    """Each list's latest published issue, in one query: the lists pages show every list's."""
+    latest: dict[str, ListIssue] = {}
+    for issue in session.scalars(select(ListIssue).where(ListIssue.list_id.in_(list_ids),
+                                                         ListIssue.state == "published")
+                                 .order_by(ListIssue.list_id, ListIssue.year.desc(), ListIssue.number.desc())):
+        latest.setdefault(issue.list_id, issue)
+    return latest
+
+
+def entry_counts(session: Session, issues: Iterable[ListIssue]) -> dict[str, int]:
+    """Entries per issue, counted in the database (loading them would load every snapshot)."""
+    ids = [i.id for i in issues]
+    counts = dict(session.execute(select(ListEntry.issue_id, func.count()).where(ListEntry.issue_id.in_(ids))
+                                  .group_by(ListEntry.issue_id)).all()) if ids else {}
+    return {i: counts.get(i, 0) for i in ids}
+
 # --- composing ---------------------------------------------------------------------------------------------
 
 def new_issue(session: Session, actor: Actor, lst: ResultList, note: str | None = None,

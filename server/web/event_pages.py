@@ -21,15 +21,26 @@ from catalog.db import beijing_today
 from catalog.divisions import Division
 from catalog.errors import CatalogError, FieldError, NotFound, ValidationFailed
 from catalog.event_access import can_organise, default_scope, intent_condition, sites_spoken_for, speaks_for
-from catalog.events import EVENT_STEPS, KINDS, STATES, Event, event_query, event_results, event_sites, get_event
+from catalog.events import (
+    EVENT_STEPS,
+    KINDS,
+    STATES,
+    Event,
+    event_counts,
+    event_query,
+    event_results,
+    event_sites,
+    get_event,
+)
 from catalog.field import DemoPlot
 from catalog.intents import (
     Intent,
     allowed_steps,
     covers_county,
+    intent_names,
     intent_query,
-    intent_steps,
     site_counties,
+    steps_of,
 )
 from catalog.results import Result
 from catalog.sites import Site
@@ -76,7 +87,7 @@ def _events_context(form: dict[str, str] | None = None, errors: list[str] | None
     scope = default_scope(actor)
     may_organise = actor.user_id is not None and can_organise(actor, scope)
     labels = Labels.load(session, [c for c in [e.place_code for e in events] + [scope] if c])
-    counts = {e.id: (len(event_results(session, e.id)), len(event_sites(session, e.id))) for e in events}
+    counts = event_counts(session, [e.id for e in events])
     return {"events": events, "labels": labels, "kind": kind, "state": state, "kinds": KINDS, "states": STATES,
             "counts": counts, "may_organise": may_organise, "scope": scope,
             "places": _places(scope) if may_organise else [], "form": form or {"kind": "onsite"},
@@ -280,12 +291,7 @@ def showcase_page(event_id: str) -> str:
 
 
 def _names(intents: list[Intent]) -> dict[str, str]:
-    session = db_session()
-    ids = {i.site_id for i in intents} | {i.result_id for i in intents} | {i.event_id for i in intents if i.event_id}
-    names = {s.id: s.name for s in session.scalars(select(Site).where(Site.id.in_(ids)))}
-    names |= {r.id: r.name for r in session.scalars(select(Result).where(Result.id.in_(ids)))}
-    names |= {e.id: e.title for e in session.scalars(select(Event).where(Event.id.in_(ids)))}
-    return names
+    return intent_names(db_session(), intents)
 
 
 def _plots_for(intent: Intent) -> list[DemoPlot]:
@@ -312,7 +318,7 @@ def _intents_context(errors: list[str] | None = None, failed: str | None = None)
     plots = {i.id: _plots_for(i) for i in intents if i.state == "agreement" and i.id in movable}
     plot_names = {p.id: p.name for p in session.scalars(select(DemoPlot).where(
         DemoPlot.id.in_([i.plot_id for i in intents if i.plot_id])))}
-    return {"intents": intents, "steps": {i.id: intent_steps(session, i.id) for i in intents},
+    return {"intents": intents, "steps": steps_of(session, [i.id for i in intents]),
             "names": _names(intents), "movable": movable, "plots": plots, "plot_names": plot_names,
             "labels": Labels.load(session), "my_sites": sites_spoken_for(session, actor), "site": site,
             "state": state, "allowed": {i.id: allowed_steps(i.state) for i in intents},

@@ -37,10 +37,11 @@ def lists_page() -> str:
         session.commit()
         rows = list(session.scalars(select(ResultList).order_by(ResultList.kind.desc(), ResultList.id)))
     actor = current_actor()
-    latest = {lst.id: lr.latest_published(session, lst.id) for lst in rows}
+    latest = lr.latest_published_of(session, [lst.id for lst in rows])
     mine = [lst for lst in rows if lr.can_compose(actor, lst)]
     return render_template("lists.html", national=[r for r in rows if r.kind == "national"],
-                           local=[r for r in rows if r.kind == "local"], latest=latest, mine=mine)
+                           local=[r for r in rows if r.kind == "local"], latest=latest, mine=mine,
+                           counts=lr.entry_counts(session, latest.values()))
 
 
 def list_page(list_id: str) -> str:
@@ -48,7 +49,8 @@ def list_page(list_id: str) -> str:
     session = db_session()
     lst = lr.get_list(session, list_id)
     actor = current_actor()
-    return render_template("list.html", lst=lst, issues=lr.issues_of(session, actor, lst),
+    issues = lr.issues_of(session, actor, lst)
+    return render_template("list.html", lst=lst, issues=issues, counts=lr.entry_counts(session, issues),
                            can_compose=lr.can_compose(actor, lst))
 
 
@@ -63,7 +65,8 @@ def list_new_issue(list_id: str) -> Page:
         session.commit()
     except CatalogError as exc:
         session.rollback()
-        return render_template("list.html", lst=lst, issues=lr.issues_of(session, current_actor(), lst),
+        issues = lr.issues_of(session, current_actor(), lst)
+        return render_template("list.html", lst=lst, issues=issues, counts=lr.entry_counts(session, issues),
                                can_compose=lr.can_compose(current_actor(), lst), errors=error_text(exc)), \
             status_of(exc)
     flash(t("lists.draft_made"))

@@ -10,9 +10,7 @@ from catalog import matchmaking
 from catalog.access import can_read
 from catalog.event_access import intent_condition
 from catalog.events import EVENT_STEPS, Event, event_query, event_results, event_sites, get_event
-from catalog.intents import Intent, allowed_steps, intent_query, intent_steps
-from catalog.results import Result
-from catalog.sites import Site
+from catalog.intents import Intent, allowed_steps, intent_names, intent_query, intent_steps
 from server.api.divisions.routes import page_of
 from server.api.events.schemas import (
     EventDetailSchema,
@@ -50,13 +48,14 @@ def event_detail(session: Session, event: Event) -> dict[str, Any]:
     }
 
 
-def intent_dict(session: Session, intent: Intent, with_steps: bool = True) -> dict[str, Any]:
-    site, result = session.get(Site, intent.site_id), session.get(Result, intent.result_id)
+def intent_dict(session: Session, intent: Intent, with_steps: bool = True,
+                names: dict[str, str] | None = None) -> dict[str, Any]:
+    names = intent_names(session, [intent]) if names is None else names
     return {
         **{c.key: getattr(intent, c.key) for c in Intent.__table__.columns if c.key != "adopted_area_m2"},
         "adopted_area_mu": intent.adopted_area_mu,
-        "site_name": site.name if site else intent.site_id,
-        "result_name": result.name if result else intent.result_id,
+        "site_name": names.get(intent.site_id, intent.site_id),
+        "result_name": names.get(intent.result_id, intent.result_id),
         "allowed_steps": allowed_steps(intent.state),
         "steps": intent_steps(session, intent.id) if with_steps else [],
     }
@@ -167,7 +166,8 @@ class Intents(MethodView):
         query = intent_query(intent_condition(current_actor()), args.get("site"), args.get("result"),
                              args.get("event"), args.get("state"))
         page = page_of(query, args)
-        page["items"] = [intent_dict(session, i, with_steps=False) for i in page["items"]]
+        names = intent_names(session, page["items"])
+        page["items"] = [intent_dict(session, i, with_steps=False, names=names) for i in page["items"]]
         return page
 
     @blp.arguments(IntentWriteSchema)

@@ -32,20 +32,28 @@ from server.db import db_session
 blp = Blueprint("lists", __name__, url_prefix="/api", description="成果清单 / Periodic result lists")
 
 
-def brief(issue: ListIssue) -> dict[str, Any]:
+def brief(issue: ListIssue, entries_count: int | None = None) -> dict[str, Any]:
     return {**{k: getattr(issue, k) for k in ("id", "list_id", "state", "year", "number", "title_zh", "title_en",
                                                "note", "created_at", "created_by", "published_at", "published_by")},
-            "entries_count": len(issue.entries)}
+            "entries_count": len(issue.entries) if entries_count is None else entries_count}
 
 
-def list_dict(session: Any, lst: ResultList, *, with_issues: bool) -> dict[str, Any]:
+def list_dicts(session: Any, rows: list[ResultList], *, with_issues: bool) -> list[dict[str, Any]]:
+    """The lists with their latest issues (and all their issues), in a fixed number of queries."""
     actor = current_actor()
-    latest = lr.latest_published(session, lst.id)
-    out = {"id": lst.id, "kind": lst.kind, "province_code": lst.province_code, "name_zh": lst.name_zh,
-           "name_en": lst.name_en, "can_compose": lr.can_compose(actor, lst),
-           "latest": brief(latest) if latest else None}
-    if with_issues:
-        out["issues"] = [brief(i) for i in lr.issues_of(session, actor, lst)]
+    latest = lr.latest_published_of(session, [lst.id for lst in rows])
+    issues = {lst.id: lr.issues_of(session, actor, lst) for lst in rows} if with_issues else {}
+    counts = lr.entry_counts(session, [*latest.values(), *(i for row in issues.values() for i in row)])
+    out = []
+    for lst in rows:
+        one = latest.get(lst.id)
+        item: dict[str, Any] = {
+            "id": lst.id, "kind": lst.kind, "province_code": lst.province_code, "name_zh": lst.name_zh,
+            "name_en": lst.name_en, "can_compose": lr.can_compose(actor, lst),
+            "latest": brief(one, counts[one.id]) if one else None}
+        if with_issues:
+            item["issues"] = [brief(i, counts[i.id]) for i in issues[lst.id]]
+        out.append(item)
     return out
 
 
@@ -87,7 +95,7 @@ def lists() -> list[dict[str, Any]]:
         lr.get_list(session, "national")  # a database made before lists existed: create them
         session.commit()
         rows = list(session.scalars(select(ResultList).order_by(ResultList.kind.desc(), ResultList.id)))
-    return [list_dict(session, lst, with_issues=False) for lst in rows]
+    return list_dicts(session, rows, with_issues=False)
 
 
 @blp.route("/lists/<list_id>")
@@ -95,7 +103,7 @@ def lists() -> list[dict[str, Any]]:
 def one_list(list_id: str) -> dict[str, Any]:
     """一个清单及其各期（草稿仅编制人可见）/ One list and its issues (drafts for their composers)"""
     session = db_session()
-    return list_dict(session, lr.get_list(session, list_id), with_issues=True)
+    return list_dicts(session, [lr.get_list(session, list_id)], with_issues=True)[0]
 
 
 @blp.route("/lists/<list_id>/issues", methods=["POST"])
