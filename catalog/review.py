@@ -24,7 +24,8 @@ readable but not this officer's level or scope is ``forbidden`` (403).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,26 +190,50 @@ def check_verifies(session: Session, level: str, verifies_id: str | None, plot: 
     return target.id, None
 
 
-def blocking(session: Session, m: YieldMeasurement) -> list[YieldMeasurement]:
-    """The lower-level measurements that must be approved before ``m`` is: the one it verifies and, for a province
-    re-test verifying the county self-test directly, that self-test's city measurements. Empty: ``m`` may be
-    decided (an unknown verified record blocks as a missing one: see :func:`order_ok`)."""
-    if m.level == "county" or not m.verifies_id:
-        return []
-    lower = session.get(YieldMeasurement, m.verifies_id)
-    out = [] if lower is None else ([lower] if lower.review_state != "approved" or lower.deleted else [])
-    if m.level == "province" and lower is not None and lower.level == "county":
-        out += list(session.scalars(select(YieldMeasurement).where(
-            YieldMeasurement.verifies_id == lower.id, YieldMeasurement.level == "city",
-            YieldMeasurement.deleted.is_(False), YieldMeasurement.review_state != "approved")))
+@dataclass(frozen=True)
+class ChainFacts:
+    """Where a measurement stands in its verification chain."""
+
+    blocking: list[YieldMeasurement]     # lower-level measurements still to be approved before it
+    order_ok: bool                       # it may be decided now (a county self-test always)
+    verified_by: list[YieldMeasurement]  # live measurements of the levels above that verify it
+
+
+def chain_facts(session: Session, ms: Sequence[YieldMeasurement]) -> dict[str, ChainFacts]:
+    """:class:`ChainFacts` of each of ``ms``, in two queries for a whole page of the review queue.
+
+    Blocking: the measurement it verifies and, for a province re-test verifying the county self-test directly, that
+    self-test's city measurements. An unknown verified record blocks as a missing one: order_ok is then False."""
+    y = YieldMeasurement
+    lower_ids = {m.verifies_id for m in ms if m.verifies_id}
+    lowers = {row.id: row for row in session.scalars(select(y).where(y.id.in_(lower_ids)))} if lower_ids else {}
+    above: dict[str, list[YieldMeasurement]] = defaultdict(list)
+    watched = {m.id for m in ms} | set(lowers)
+    if watched:
+        for row in session.scalars(select(y).where(y.verifies_id.in_(watched), y.deleted.is_(False))
+                                   .order_by(y.created_at, y.id)):
+            above[row.verifies_id or ""].append(row)
+    out: dict[str, ChainFacts] = {}
+    for m in ms:
+        lower = lowers.get(m.verifies_id) if m.verifies_id else None
+        waiting: list[YieldMeasurement] = []
+        if m.level != "county" and lower is not None:
+            if lower.review_state != "approved" or lower.deleted:
+                waiting.append(lower)
+            if m.level == "province" and lower.level == "county":
+                waiting += [c for c in above[lower.id] if c.level == "city" and c.review_state != "approved"]
+        ready = m.level == "county" or (lower is not None and not waiting)
+        out[m.id] = ChainFacts(waiting, ready, list(above[m.id]))
     return out
 
 
+def blocking(session: Session, m: YieldMeasurement) -> list[YieldMeasurement]:
+    """The lower-level measurements that must be approved before ``m`` is (see :func:`chain_facts`)."""
+    return chain_facts(session, [m])[m.id].blocking
+
+
 def order_ok(session: Session, m: YieldMeasurement) -> bool:
-    if m.level == "county":
-        return True
-    lower = session.get(YieldMeasurement, m.verifies_id) if m.verifies_id else None
-    return lower is not None and not blocking(session, m)
+    return chain_facts(session, [m])[m.id].order_ok
 
 
 # --- who decides ---------------------------------------------------------------------------------------------
@@ -269,8 +294,9 @@ def decide(session: Session, actor: Actor, measurement_id: str, decision: str, c
     if decision == "reject" and not text:
         raise CommentRequired()
     if decision == "approve":
-        waiting = blocking(session, m)
-        if not order_ok(session, m):
+        facts = chain_facts(session, [m])[m.id]
+        waiting = facts.blocking
+        if not facts.order_ok:
             lower = waiting[0] if waiting else None
             raise ReviewOrder(id=m.id, level=m.level, waiting_for=lower.id if lower else m.verifies_id,
                               waiting_level=lower.level if lower else None)
@@ -400,9 +426,7 @@ def chain(session: Session, m: YieldMeasurement) -> list[YieldMeasurement]:
 
 def verified_by(session: Session, m: YieldMeasurement) -> list[YieldMeasurement]:
     """The live measurements of the levels above that verify ``m``."""
-    return list(session.scalars(select(YieldMeasurement).where(
-        YieldMeasurement.verifies_id == m.id, YieldMeasurement.deleted.is_(False))
-        .order_by(YieldMeasurement.created_at)))
+    return chain_facts(session, [m])[m.id].verified_by
 
 
 # --- the highest approved measurement --------------------------------------------------------------------------

@@ -31,17 +31,19 @@ COLUMNS = ("id", "plot_id", "county_code", "level", "method", "measured_on", "cr
            "created_at", "updated_at")
 
 
-def measurement_dict(m: YieldMeasurement, plot: DemoPlot | None = None) -> dict[str, Any]:
+def measurement_dict(m: YieldMeasurement, plot: DemoPlot | None = None,
+                     facts: review.ChainFacts | None = None) -> dict[str, Any]:
     session = db_session()
     actor = current_actor()
     plot = plot or session.get(DemoPlot, m.plot_id)
-    waiting = [w.id for w in review.blocking(session, m)]
-    ready = review.order_ok(session, m)
+    facts = facts or review.chain_facts(session, [m])[m.id]
+    waiting = [w.id for w in facts.blocking]
+    ready = facts.order_ok
     out = {c: getattr(m, c) for c in COLUMNS}
     out |= {"locked": review.is_locked(m), "waiting_for": waiting or ([m.verifies_id] if not ready and m.verifies_id
                                                                       else []),
             "can_decide": m.review_state == "pending" and ready and review.can_decide(actor, m),
-            "verified_by": [v.id for v in review.verified_by(session, m)]}
+            "verified_by": [v.id for v in facts.verified_by]}
     if plot is not None:
         out["plot"] = {"id": plot.id, "name": plot.name, "county_code": plot.county_code, "season": plot.season,
                        "crop": plot.crop, "variety": plot.variety,
@@ -57,8 +59,10 @@ class Queue(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """审核队列：本人所在级别、范围内待审核且下一级已通过的测产 / The measurements one decides"""
         filters = review.QueueFilter(args.get("level"), args.get("county"), args.get("season"), args["state"])
-        rows, total = review.review_queue(db_session(), current_actor(), filters, args["page"], args["per_page"])
-        return {"items": [measurement_dict(m, p) for m, p in rows], "total": total, "page": args["page"],
+        session = db_session()
+        rows, total = review.review_queue(session, current_actor(), filters, args["page"], args["per_page"])
+        facts = review.chain_facts(session, [m for m, _ in rows])
+        return {"items": [measurement_dict(m, p, facts[m.id]) for m, p in rows], "total": total, "page": args["page"],
                 "per_page": args["per_page"], "pages": max(1, math.ceil(total / args["per_page"]))}
 
 
