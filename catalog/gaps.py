@@ -12,7 +12,8 @@
   county's distribution for the crop: outside Q1 − 3·IQR … Q3 + 3·IQR of the county's best approved yields of
   that crop in the season (Tukey's far-out fences), judged only where the county has at least
   :data:`MIN_FOR_FENCES` such yields. The quartiles are taken in SQL as the largest value of the first and third
-  quarter (``NTILE(4)``) — the lower quartile by the nearest-rank rule.
+  quarter (``NTILE(4)``) — the lower quartile by the nearest-rank rule; they are kept per county as its plots
+  change (``catalog.yield_outliers``), not sorted again for every view.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import datetime as dt
 import statistics
 from dataclasses import dataclass, field
 
-from sqlalchemy import Text, and_, case, cast, func, or_, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from catalog.coverage import (
@@ -36,9 +37,10 @@ from catalog.field import DemoPlot
 from catalog.plot_figures import PlotFigure
 from catalog.seasons import SeasonPlan, parse_season
 from catalog.sites import SiteDivision
+from catalog.yield_outliers import FENCE_K, MIN_FOR_FENCES, ImplausibleYield
 
-MIN_FOR_FENCES = 8
-FENCE_K = 3.0
+__all__ = ["FENCE_K", "MIN_FOR_FENCES", "gaps", "implausible_yields", "national_median_share"]
+
 REVIEW_FLAGS = ("outside_county", "overlaps")
 MAX_FLAGGED = 500
 
@@ -106,31 +108,16 @@ def national_median_share(session: Session, season: str, figured: dict[str, int]
 
 
 def implausible_yields(session: Session, season: str, prefix: str = "") -> list[FlaggedPlot]:
-    """Plots whose best approved yield lies outside their county's far-out fences for the crop (module doc)."""
-    f = PlotFigure
-    ranked = (select(f.plot_id, f.yield_kg_per_mu.label("y"), DemoPlot.county_code.label("county"),
-                     DemoPlot.crop.label("crop"),
-                     func.ntile(4).over(partition_by=(DemoPlot.county_code, DemoPlot.crop),
-                                        order_by=f.yield_kg_per_mu).label("quarter"),
-                     func.count().over(partition_by=(DemoPlot.county_code, DemoPlot.crop)).label("n"))
-              .select_from(f).join(DemoPlot, DemoPlot.id == f.plot_id)
-              .where(f.approved > 0, f.yield_kg_per_mu.is_not(None), DemoPlot.demo_type == "variety",
-                     *_plot_filter(season, prefix))
-              .cte("ranked"))  # read twice (fences, then the plots outside them): a CTE computes it once
-    # (narrow rows through the window's sort, so it stays in memory: a flagged plot's name is joined at the end)
-    fences = (select(ranked.c.county, ranked.c.crop,
-                     func.max(case((ranked.c.quarter == 1, ranked.c.y))).label("q1"),
-                     func.max(case((ranked.c.quarter == 3, ranked.c.y))).label("q3"))
-              .where(ranked.c.n >= MIN_FOR_FENCES)
-              .group_by(ranked.c.county, ranked.c.crop).subquery("fences"))
-    iqr = fences.c.q3 - fences.c.q1
-    low, high = fences.c.q1 - FENCE_K * iqr, fences.c.q3 + FENCE_K * iqr
+    """Plots whose best approved yield lies outside their county's far-out fences for the crop (module doc), as
+    ``catalog.yield_outliers`` keeps them."""
+    o = ImplausibleYield
+    where = [o.season == season]
+    if prefix:
+        where.append(o.county_code.startswith(prefix) if len(prefix) < 6 else o.county_code == prefix)
     rows = session.connection().execute(
-        select(ranked.c.plot_id, DemoPlot.name, ranked.c.county, ranked.c.crop, ranked.c.y, low, high)
-        .join(fences, and_(fences.c.county == ranked.c.county, fences.c.crop == ranked.c.crop))
-        .join(DemoPlot, DemoPlot.id == ranked.c.plot_id)
-        .where(or_(ranked.c.y < low, ranked.c.y > high))
-        .order_by(ranked.c.county, ranked.c.crop, ranked.c.plot_id))
+        select(o.plot_id, DemoPlot.name, o.county_code, o.crop, o.yield_kg_per_mu, o.low, o.high)
+        .join(DemoPlot, DemoPlot.id == o.plot_id).where(*where)
+        .order_by(o.county_code, o.crop, o.plot_id))
     return [FlaggedPlot(pid, name, county, crop, ["implausible_yield"], float(y), (float(lo), float(hi)))
             for pid, name, county, crop, y, lo, hi in rows]
 

@@ -22,6 +22,7 @@ from catalog import (  # noqa: F401
     sites,
     sync_server,
     targets,
+    yield_outliers,
 )
 from catalog.db import Base
 

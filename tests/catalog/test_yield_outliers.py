@@ -1,0 +1,127 @@
+"""The implausible yields kept per county (``catalog.yield_outliers``) stay exactly what a from-scratch computation
+gives after inserts, edits, approvals, rejections, deletions, plot moves and control plots; each step's flagged
+plot and fences computed by hand. On SQLite and PostGIS."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
+
+from catalog.db import new_id
+from catalog.field import DemoPlot, YieldMeasurement
+from catalog.gaps import implausible_yields
+from catalog.plot_figures import refresh_plot_figures
+from catalog.yield_outliers import ImplausibleYield, outlier_query
+from gis.area import M2_PER_MU
+from tests.catalog.coverage_data import SEASON
+
+approx = pytest.approx
+MIGRATION = Path(__file__).resolve().parents[2] / "catalog/migrations/versions/0013_implausible_yields.py"
+
+
+def stored(session: Session) -> list[tuple[object, ...]]:
+    o = ImplausibleYield
+    return sorted(tuple(r) for r in session.execute(select(o.plot_id, o.season, o.county_code, o.crop,
+                                                           o.yield_kg_per_mu, o.low, o.high)))
+
+
+def recomputed(session: Session) -> list[tuple[object, ...]]:
+    return sorted(tuple(r) for r in session.execute(outlier_query()))
+
+
+def flagged(session: Session) -> list[tuple[str, float, tuple[float, float] | None]]:
+    """(name, yield, fences) of the season's implausible yields — after checking the kept rows are exact."""
+    session.flush()
+    assert stored(session) == recomputed(session)
+    return [(f.name, f.yield_kg_per_mu or 0.0, f.fence) for f in implausible_yields(session, SEASON)]
+
+
+def _plot(session: Session, name: str, county: str = "410102") -> DemoPlot:
+    plot = DemoPlot(id=new_id(), county_code=county, name=name, area_m2=10 * M2_PER_MU, crop="maize",
+                    season=SEASON)
+    session.add(plot)
+    session.flush()
+    return plot
+
+
+def _measure(session: Session, plot: DemoPlot, y: float, level: str = "county",
+             state: str = "approved") -> YieldMeasurement:
+    m = YieldMeasurement(id=new_id(), plot_id=plot.id, county_code=plot.county_code, method="harvest", level=level,
+                         crop="maize", yield_kg_per_mu=y, review_state=state)
+    session.add(m)
+    return m
+
+
+def test_kept_rows_follow_every_write(session: Session) -> None:
+    plots, ms = [], []
+    for k, y in enumerate([600, 610, 620, 630, 640, 650, 660, 670, 680, 2000]):
+        plots.append(_plot(session, f"P{k}"))
+        ms.append(_measure(session, plots[-1], y))
+    # NTILE(4) of ten values: quarters of 3, 3, 2, 2 → Q1 = 620, Q3 = 670, IQR 50, fences 470 … 820
+    assert flagged(session) == [("P9", 2000, (approx(470), approx(820)))]
+
+    ms[9].yield_kg_per_mu = 700  # an edit: 700 lies inside the same fences
+    assert flagged(session) == []
+
+    province = _measure(session, plots[0], 100, level="province")  # a higher level: P0's figure is now 100
+    # 100, 610, 620 | 630, 640, 650 | 660, 670 | 680, 700 → Q1 620, Q3 670 → 470 … 820
+    assert flagged(session) == [("P0", 100, (approx(470), approx(820)))]
+    province.review_state = "rejected"  # back to the county's 600
+    assert flagged(session) == []
+
+    p10 = _plot(session, "P10")
+    pending = _measure(session, p10, 5000, state="pending")
+    assert flagged(session) == []  # not approved: no figure
+    pending.review_state = "approved"
+    # eleven values, quarters of 3, 3, 3, 2 → Q1 620, Q3 the 9th = 680, IQR 60 → 440 … 860
+    assert flagged(session) == [("P10", 5000, (approx(440), approx(860)))]
+
+    p10.county_code = "410122"  # moved: alone in 410122 (fewer than 8), and 410102 is back to ten
+    assert flagged(session) == []
+    p10.county_code = "410102"
+    assert flagged(session) == [("P10", 5000, (approx(440), approx(860)))]
+    p10.deleted = True
+    assert flagged(session) == []
+
+    ms[9].yield_kg_per_mu = 800  # inside 470 … 820
+    assert flagged(session) == []
+    other = _plot(session, "X", county="410122")
+    other.control_plot_id = plots[0].id  # P0 serves as X's control plot: no longer a demo
+    # 610, 620, 630 | 640, 650 | 660, 670 | 680, 800 → Q1 630, Q3 670, IQR 40 → 510 … 790
+    assert flagged(session) == [("P9", 800, (approx(510), approx(790)))]
+    other.deleted = True  # P0 is a demo again
+    assert flagged(session) == []
+
+    other.deleted = False
+    assert flagged(session) == [("P9", 800, (approx(510), approx(790)))]
+    session.delete(ms[9])  # P9 has no measurement left; eight values remain, all inside
+    assert flagged(session) == []
+    plots[1].crop = "soybean"  # seven maize plots: too few to judge
+    ms[2].yield_kg_per_mu = 9000
+    assert flagged(session) == []
+    plots[1].crop = "maize"
+    # 610, 630 | 640, 650 | 660, 670 | 680, 9000 → Q1 630, Q3 670 → 510 … 790
+    assert flagged(session) == [("P2", 9000, (approx(510), approx(790)))]
+
+
+def test_bulk_refresh_and_the_migrations_fill_equal_the_computation(session: Session) -> None:
+    for k, y in enumerate([600, 610, 620, 630, 640, 650, 660, 670, 680, 2000]):
+        _measure(session, _plot(session, f"P{k}"), y)
+    session.flush()
+    expected = recomputed(session)
+    assert [r[4] for r in expected] == [2000]
+    conn = session.connection()
+    conn.execute(delete(ImplausibleYield))
+    refresh_plot_figures(conn)  # every plot, as the bulk writers call it
+    assert stored(session) == expected
+    spec = importlib.util.spec_from_file_location("m0013", MIGRATION)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    conn.execute(delete(ImplausibleYield))
+    conn.execute(text(migration.FILL), {"no": False})
+    assert stored(session) == expected
