@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import Null
 
 from catalog.access import OFFICER_ROLES, Actor
+from catalog.county_totals import CountyTotal
 from catalog.db import beijing_today
 from catalog.divisions import ROOT, Division
 from catalog.errors import NotFound
@@ -334,11 +335,15 @@ def ensure_scope_readable(session: Session, actor: Actor, scope: str | None) -> 
 # --------------------------------------------------------------------------------------------------- queries
 
 
+def _prefixed(county_code: Any, prefix: str) -> Any:
+    return county_code.startswith(prefix) if len(prefix) < 6 else county_code == prefix
+
+
 def _plot_filter(season: str, prefix: str, site_id: str | None = None, county_codes: list[str] | None = None
                  ) -> list[Any]:
     clauses: list[Any] = [DemoPlot.season == season, DemoPlot.deleted.is_(False), ~_is_control()]
     if prefix:
-        clauses.append(DemoPlot.county_code.startswith(prefix) if len(prefix) < 6 else DemoPlot.county_code == prefix)
+        clauses.append(_prefixed(DemoPlot.county_code, prefix))
     if site_id is not None:
         if county_codes:
             clauses.append(or_(DemoPlot.site_id == site_id, DemoPlot.county_code.in_(county_codes)))
@@ -515,18 +520,27 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
     # plots and area (variety / land-quality demos); their measurements, and the approved ones (from the plots'
     # figures); in ``units`` by every county (a few thousand rows), whose plots with an approved measurement give
     # the national median (gaps)
-    pk1 = (pk[0], DemoPlot.county_code, pk[2]) if joined else pk
-    is_land = DemoPlot.demo_type == "land_quality"
-    for row in session.connection().execute(
-            with_div(select(*pk1, func.count(), func.coalesce(func.sum(DemoPlot.area_m2), 0.0),
-                            func.coalesce(func.sum(case((is_land, 1), else_=0)), 0),
-                            func.coalesce(func.sum(case((is_land, DemoPlot.area_m2), else_=0.0)), 0.0),
-                            func.coalesce(func.sum(case((is_land, 0.0), else_=DemoPlot.area_m2)), 0.0),
-                            func.coalesce(func.sum(PlotFigure.measurements), 0),
-                            func.coalesce(func.sum(PlotFigure.approved), 0),
-                            func.coalesce(func.sum(case((PlotFigure.approved > 0, 1), else_=0)), 0))
-                     .outerjoin(PlotFigure, PlotFigure.plot_id == DemoPlot.id), DemoPlot.county_code)
-            .where(*where).group_by(*grouped(pk1))):
+    if joined:  # a division: its counties' kept totals (catalog.county_totals), a few thousand rows
+        t = CountyTotal
+        pk1 = (key_of(t.county_code, t.site_id)[0], t.county_code, t.site_id)
+        totals = with_div(select(*pk1, func.sum(t.plots), func.sum(t.area_m2), func.sum(t.land_plots),
+                                 func.sum(t.land_area_m2), func.sum(t.variety_area_m2), func.sum(t.measurements),
+                                 func.sum(t.approved), func.sum(t.figured)), t.county_code) \
+            .where(t.season == season, *((_prefixed(t.county_code, prefix),) if prefix else ())) \
+            .group_by(*pk1)
+    else:
+        pk1 = pk
+        is_land = DemoPlot.demo_type == "land_quality"
+        totals = (select(*pk1, func.count(), func.coalesce(func.sum(DemoPlot.area_m2), 0.0),
+                         func.coalesce(func.sum(case((is_land, 1), else_=0)), 0),
+                         func.coalesce(func.sum(case((is_land, DemoPlot.area_m2), else_=0.0)), 0.0),
+                         func.coalesce(func.sum(case((is_land, 0.0), else_=DemoPlot.area_m2)), 0.0),
+                         func.coalesce(func.sum(PlotFigure.measurements), 0),
+                         func.coalesce(func.sum(PlotFigure.approved), 0),
+                         func.coalesce(func.sum(case((PlotFigure.approved > 0, 1), else_=0)), 0))
+                  .outerjoin(PlotFigure, PlotFigure.plot_id == DemoPlot.id)
+                  .where(*where).group_by(*grouped(pk1)))
+    for row in session.connection().execute(totals):
         accs, (n, total, n_land, land_total, variety_total, n_measured, n_approved, n_figured) = split(row, len(pk1))
         if joined:
             out["figured", row[1]].figured += int(n_figured)

@@ -2,8 +2,9 @@
 
 The same figures as ``catalog.coverage.coverage(...).scope`` (plots of the season, not deleted, not serving as a
 control plot; a site's plots are those of its counties or, for a park, those that name it), but for many seasons in
-one grouped query over the plots and their figures (``catalog.plot_figures``: a plot has an approved measurement
-when its figure counts one), so the dashboard's chart over eight seasons reads no measurement row.
+one grouped query: for a division over its counties' kept totals (``catalog.county_totals``), for a site over the
+plots and their figures (``catalog.plot_figures``: a plot has an approved measurement when its figure counts one),
+so the dashboard's chart over eight seasons reads no measurement row.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from catalog.coverage import SITE_KINDS_WITH_COUNTIES, Coverage, Scope, _is_control, site_divisions
+from catalog.county_totals import CountyTotal
+from catalog.coverage import SITE_KINDS_WITH_COUNTIES, Coverage, Scope, _is_control, _prefixed, site_divisions
 from catalog.field import DemoPlot
 from catalog.plot_figures import PlotFigure
 from gis.area import M2_PER_MU
@@ -42,14 +44,18 @@ def season_series(session: Session, scope: Scope, seasons: list[str], cov: Cover
     rest = [s for s in seasons if s != known]
     if not rest:
         return [out[s] for s in seasons]
-    where = [DemoPlot.deleted.is_(False), ~_is_control(), DemoPlot.season.in_(rest)]
-    if scope.site is not None:
-        counties = site_divisions(session, scope.code) if scope.site.kind in SITE_KINDS_WITH_COUNTIES else []
-        where.append(or_(DemoPlot.site_id == scope.code, DemoPlot.county_code.in_(counties)) if counties
-                     else DemoPlot.site_id == scope.code)
-    elif scope.prefix:
-        where.append(DemoPlot.county_code.startswith(scope.prefix) if len(scope.prefix) < 6
-                     else DemoPlot.county_code == scope.prefix)
+    if scope.site is None:  # a division: its counties' kept totals (catalog.county_totals)
+        t = CountyTotal
+        q = select(t.season, func.sum(t.plots), func.sum(t.area_m2), func.sum(t.figured)).where(t.season.in_(rest))
+        if scope.prefix:
+            q = q.where(_prefixed(t.county_code, scope.prefix))
+        for season, n, area, n_measured in session.connection().execute(q.group_by(t.season)):
+            out[season] = SeasonFigures(season, int(n), float(area or 0.0), int(n_measured))
+        return [out[s] for s in seasons]
+    counties = site_divisions(session, scope.code) if scope.site.kind in SITE_KINDS_WITH_COUNTIES else []
+    where = [DemoPlot.deleted.is_(False), ~_is_control(), DemoPlot.season.in_(rest),
+             or_(DemoPlot.site_id == scope.code, DemoPlot.county_code.in_(counties)) if counties
+             else DemoPlot.site_id == scope.code]
     measured = func.coalesce(func.sum(case((PlotFigure.approved > 0, 1), else_=0)), 0)
     for season, n, area, n_measured in session.connection().execute(
             select(DemoPlot.season, func.count(), func.coalesce(func.sum(DemoPlot.area_m2), 0.0), measured)

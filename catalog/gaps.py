@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from catalog.county_totals import CountyTotal
 from catalog.coverage import (
     Coverage,
     _plot_filter,
@@ -34,7 +35,6 @@ from catalog.coverage import (
 from catalog.db import beijing_today
 from catalog.divisions import ROOT
 from catalog.field import DemoPlot
-from catalog.plot_figures import PlotFigure
 from catalog.seasons import SeasonPlan, parse_season
 from catalog.sites import SiteDivision
 from catalog.yield_outliers import FENCE_K, MIN_FOR_FENCES, ImplausibleYield
@@ -94,13 +94,10 @@ def national_median_share(session: Session, season: str, figured: dict[str, int]
     """The median completeness of the counties that have a plan for ``season`` (approved plots ÷ expected).
     ``figured``: the plots with an approved measurement of every county, when the caller has them (the national
     coverage's ``county_figured``), instead of counting them again."""
-    if figured is None:
-        f = PlotFigure
-        figured = dict(session.connection().execute(
-            select(DemoPlot.county_code, func.count())
-            .select_from(f).join(DemoPlot, DemoPlot.id == f.plot_id)
-            .where(f.approved > 0, *_plot_filter(season, ""))
-            .group_by(DemoPlot.county_code)).all())
+    if figured is None:  # from the counties' kept totals (catalog.county_totals)
+        t = CountyTotal
+        figured = {county: int(n) for county, n in session.connection().execute(
+            select(t.county_code, func.sum(t.figured)).where(t.season == season).group_by(t.county_code))}
     shares = [float(figured.get(county, 0)) / expected for county, expected in session.connection().execute(
         select(SeasonPlan.county_code, SeasonPlan.plots_expected)
         .where(SeasonPlan.season == season, SeasonPlan.plots_expected > 0))]

@@ -7,6 +7,8 @@ from catalog import (  # noqa: F401
     classify,
     classify_rules,
     codelists,
+    county_refresh,
+    county_totals,
     divisions,
     events,
     field,

@@ -9,8 +9,8 @@ so a national view over a million measurements stays a few grouped queries.
 The rows follow the measurements in the same transaction: a flush hook recomputes the rows of every plot whose
 measurements were inserted, changed or deleted through a Session (approval, sync, import, seed all write that way).
 A bulk write that bypasses the ORM (``insert()``/``update()`` on ``yield_measurement``) must call
-:func:`refresh_plot_figures` for the plots it touched (or for all of them); it recomputes the implausible yields
-of their counties too (``catalog.yield_outliers``, which read the figures). A process whose database has no
+:func:`refresh_plot_figures` for the plots it touched (or for all of them); it recomputes their counties' totals
+and implausible yields too (``catalog.county_refresh``, which read the figures). A process whose database has no
 ``plot_figure`` table (the field kit's local store) is left alone.
 """
 
@@ -75,20 +75,19 @@ def refresh_plot_figures(conn: Connection | Session, plot_ids: Iterable[str] | N
     bind = conn.connection() if isinstance(conn, Session) else conn
     table = PlotFigure.__table__
     assert isinstance(table, Table)
-    from catalog import yield_outliers  # they read the figures (and import this module)
+    from catalog import county_refresh  # the counties' rows read the figures (and import this module)
 
     if plot_ids is None:
         bind.execute(delete(table))
         bind.execute(insert(table).from_select(_COLUMNS, figure_query()))
-        if yield_outliers.has_table(bind):
-            yield_outliers.refresh_outliers(bind)
+        county_refresh.refresh_counties(bind)
         return
     ids = sorted(set(plot_ids))
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i:i + _CHUNK]
         bind.execute(delete(table).where(table.c.plot_id.in_(chunk)))
         bind.execute(insert(table).from_select(_COLUMNS, figure_query(chunk)))
-    yield_outliers.refresh_for_plots(bind, ids)  # the counties' fences move with their figures
+    county_refresh.refresh_for_plots(bind, ids)  # the counties' totals and fences move with their figures
 
 
 _HAS_TABLE: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()

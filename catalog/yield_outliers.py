@@ -8,28 +8,18 @@ third quarter (``NTILE(4)``). Computing them at read time sorts every plot of th
 rows through a window sort, the costliest query of the dashboard); a county's fences move only when one of its
 plots or their figures changes, so they are recomputed then, for that (season, county), and read as a few rows.
 
-What recomputes a (season, county):
-
-- :func:`catalog.plot_figures.refresh_plot_figures` — the counties of the plots whose figures it refreshed (every
-  measurement written through a Session, and the bulk writers that call it);
-- a flush hook on demo plots — a plot added, deleted, or whose season, county, crop, demo type or control plot
-  changed: its old and new (season, county), and those of the control plots it names or named.
-
-A recomputation reads only ``plot_figure`` and ``demo_plot``; in a batch whose figures wait
-(``catalog.deferred_logs``) a county recomputed early is recomputed again when the figures are written.
+What recomputes a (season, county), with its totals (``catalog.county_totals``), is ``catalog.county_refresh``.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Float, Index, String, Table, and_, case, delete, event, func, insert, inspect, or_, select
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Mapped, Session, mapped_column
-from sqlalchemy.orm.attributes import get_history
+from sqlalchemy import Float, Index, String, Table, and_, case, delete, func, insert, or_, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, mapped_column
 
 from catalog.db import Base
 from catalog.field import DemoPlot
@@ -38,8 +28,6 @@ from catalog.plot_figures import PlotFigure
 MIN_FOR_FENCES = 8
 FENCE_K = 3.0
 _CHUNK = 500
-# the plot columns a plot's fences depend on (besides its figure)
-_FENCE_COLUMNS = ("season", "county_code", "crop", "demo_type", "deleted", "control_plot_id")
 
 
 class ImplausibleYield(Base):
@@ -119,57 +107,3 @@ def refresh_outliers(conn: Connection, groups: Iterable[tuple[str, str]] | None 
             if rows:  # a plot moved here from a county not recomputed must not keep its old row
                 conn.execute(delete(table).where(table.c.plot_id.in_([r["plot_id"] for r in rows])))
                 conn.execute(insert(table), rows)
-
-
-def refresh_for_plots(conn: Connection, plot_ids: list[str]) -> None:
-    """Recompute the (season, county) of each of ``plot_ids`` (where the database keeps implausible yields)."""
-    if not plot_ids or not has_table(conn):
-        return
-    groups: set[tuple[str, str]] = set()
-    for i in range(0, len(plot_ids), _CHUNK):
-        groups.update((s, c) for s, c in conn.execute(
-            select(DemoPlot.season, DemoPlot.county_code).where(DemoPlot.id.in_(plot_ids[i:i + _CHUNK]))
-            .distinct()))
-    refresh_outliers(conn, groups)
-
-
-_HAS_TABLE: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
-
-
-def has_table(conn: Connection) -> bool:
-    """Whether the database keeps them (the field kit's local store does not)."""
-    known = _HAS_TABLE.get(conn.engine)
-    if known is None:
-        known = _HAS_TABLE[conn.engine] = inspect(conn).has_table("implausible_yield")
-    return known
-
-
-@event.listens_for(Session, "after_flush")
-def _follow_plots(session: Session, _flush_context: Any) -> None:
-    groups: set[tuple[str, str]] = set()
-    controls: set[str] = set()
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if not isinstance(obj, DemoPlot):
-            continue
-        histories = {name: get_history(obj, name) for name in _FENCE_COLUMNS}
-        gone = obj in session.deleted
-        if obj not in session.new and not gone and not any(h.has_changes() for h in histories.values()):
-            continue
-        # a deleted plot's row is gone: its values are those loaded (an unloaded one cannot be read now)
-        loaded = inspect(obj).dict
-        now = {name: loaded.get(name) if gone else getattr(obj, name)
-               for name in ("season", "county_code", "control_plot_id")}
-        seasons = {now["season"], *histories["season"].deleted}
-        counties = {now["county_code"], *histories["county_code"].deleted}
-        groups.update((s, c) for s in seasons for c in counties if s and c)
-        controls.update(c for c in (now["control_plot_id"], *histories["control_plot_id"].deleted) if c)
-    if not groups and not controls:
-        return
-    conn = session.connection()
-    if not has_table(conn):
-        return
-    ids = sorted(controls)
-    for i in range(0, len(ids), _CHUNK):
-        groups.update((s, c) for s, c in conn.execute(
-            select(DemoPlot.season, DemoPlot.county_code).where(DemoPlot.id.in_(ids[i:i + _CHUNK])).distinct()))
-    refresh_outliers(conn, groups)

@@ -1,6 +1,7 @@
-"""The implausible yields kept per county (``catalog.yield_outliers``) stay exactly what a from-scratch computation
-gives after inserts, edits, approvals, rejections, deletions, plot moves and control plots; each step's flagged
-plot and fences computed by hand. On SQLite and PostGIS."""
+"""The rows kept per county (``catalog.county_refresh``): its plot totals (``catalog.county_totals``) and implausible
+yields (``catalog.yield_outliers``) stay exactly what a from-scratch computation gives after inserts, edits,
+approvals, rejections, deletions, plot moves, park and area changes and control plots; each step's flagged plot
+and fences, and the totals at a few steps, computed by hand. On SQLite and PostGIS."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
+from catalog.county_totals import CountyTotal, totals_query
 from catalog.db import new_id
 from catalog.field import DemoPlot, YieldMeasurement
 from catalog.gaps import implausible_yields
@@ -20,7 +22,7 @@ from gis.area import M2_PER_MU
 from tests.catalog.coverage_data import SEASON
 
 approx = pytest.approx
-MIGRATION = Path(__file__).resolve().parents[2] / "catalog/migrations/versions/0013_implausible_yields.py"
+MIGRATION = Path(__file__).resolve().parents[2] / "catalog/migrations/versions/0013_county_rows.py"
 
 
 def stored(session: Session) -> list[tuple[object, ...]]:
@@ -33,10 +35,30 @@ def recomputed(session: Session) -> list[tuple[object, ...]]:
     return sorted(tuple(r) for r in session.execute(outlier_query()))
 
 
+def stored_totals(session: Session) -> list[tuple[object, ...]]:
+    t = CountyTotal
+    return sorted((tuple(r) for r in session.execute(
+        select(t.season, t.county_code, t.site_id, t.plots, t.area_m2, t.land_plots, t.land_area_m2,
+               t.variety_area_m2, t.measurements, t.approved, t.figured))), key=repr)
+
+
+def recomputed_totals(session: Session) -> list[tuple[object, ...]]:
+    return sorted((tuple(r) for r in session.execute(totals_query())), key=repr)
+
+
+def totals(session: Session, county: str = "410102") -> dict[str | None, tuple[object, ...]]:
+    """The kept totals of ``county`` by park: (plots, 亩, land plots, measurements, approved, figured)."""
+    t = CountyTotal
+    return {r[0]: (r[1], round(r[2] / M2_PER_MU, 6), *r[3:]) for r in session.execute(
+        select(t.site_id, t.plots, t.area_m2, t.land_plots, t.measurements, t.approved, t.figured)
+        .where(t.season == SEASON, t.county_code == county))}
+
+
 def flagged(session: Session) -> list[tuple[str, float, tuple[float, float] | None]]:
     """(name, yield, fences) of the season's implausible yields — after checking the kept rows are exact."""
     session.flush()
     assert stored(session) == recomputed(session)
+    assert stored_totals(session) == recomputed_totals(session)
     return [(f.name, f.yield_kg_per_mu or 0.0, f.fence) for f in implausible_yields(session, SEASON)]
 
 
@@ -63,6 +85,7 @@ def test_kept_rows_follow_every_write(session: Session) -> None:
         ms.append(_measure(session, plots[-1], y))
     # NTILE(4) of ten values: quarters of 3, 3, 2, 2 → Q1 = 620, Q3 = 670, IQR 50, fences 470 … 820
     assert flagged(session) == [("P9", 2000, (approx(470), approx(820)))]
+    assert totals(session) == {None: (10, 100.0, 0, 10, 10, 10)}  # ten plots of 10 亩, one approved yield each
 
     ms[9].yield_kg_per_mu = 700  # an edit: 700 lies inside the same fences
     assert flagged(session) == []
@@ -76,12 +99,20 @@ def test_kept_rows_follow_every_write(session: Session) -> None:
     p10 = _plot(session, "P10")
     pending = _measure(session, p10, 5000, state="pending")
     assert flagged(session) == []  # not approved: no figure
+    # eleven plots; twelve measurements (P0's rejected one counts), ten approved, on ten plots
+    assert totals(session) == {None: (11, 110.0, 0, 12, 10, 10)}
     pending.review_state = "approved"
     # eleven values, quarters of 3, 3, 3, 2 → Q1 620, Q3 the 9th = 680, IQR 60 → 440 … 860
     assert flagged(session) == [("P10", 5000, (approx(440), approx(860)))]
 
     p10.county_code = "410122"  # moved: alone in 410122 (fewer than 8), and 410102 is back to ten
     assert flagged(session) == []
+    assert totals(session) == {None: (10, 100.0, 0, 11, 10, 10)}
+    assert totals(session, "410122") == {None: (1, 10.0, 0, 1, 1, 1)}
+    p10.site_id, p10.area_m2 = "NASTP156", 4 * M2_PER_MU  # a park's plot, smaller
+    assert flagged(session) == []
+    assert totals(session, "410122") == {"NASTP156": (1, 4.0, 0, 1, 1, 1)}
+    p10.site_id, p10.area_m2 = None, 10 * M2_PER_MU
     p10.county_code = "410102"
     assert flagged(session) == [("P10", 5000, (approx(440), approx(860)))]
     p10.deleted = True
@@ -93,6 +124,8 @@ def test_kept_rows_follow_every_write(session: Session) -> None:
     other.control_plot_id = plots[0].id  # P0 serves as X's control plot: no longer a demo
     # 610, 620, 630 | 640, 650 | 660, 670 | 680, 800 → Q1 630, Q3 670, IQR 40 → 510 … 790
     assert flagged(session) == [("P9", 800, (approx(510), approx(790)))]
+    assert totals(session) == {None: (9, 90.0, 0, 9, 9, 9)}  # without P0 (two measurements, one approved)
+    assert totals(session, "410122") == {None: (1, 10.0, 0, 0, 0, 0)}  # X, unmeasured
     other.deleted = True  # P0 is a demo again
     assert flagged(session) == []
 
@@ -115,13 +148,21 @@ def test_bulk_refresh_and_the_migrations_fill_equal_the_computation(session: Ses
     expected = recomputed(session)
     assert [r[4] for r in expected] == [2000]
     conn = session.connection()
+    expected_totals = recomputed_totals(session)
+    assert [r[3:] for r in expected_totals] == [(10, approx(100 * M2_PER_MU), 0, 0.0, approx(100 * M2_PER_MU),
+                                                 10, 10, 10)]
     conn.execute(delete(ImplausibleYield))
+    conn.execute(delete(CountyTotal))
     refresh_plot_figures(conn)  # every plot, as the bulk writers call it
     assert stored(session) == expected
+    assert stored_totals(session) == expected_totals
     spec = importlib.util.spec_from_file_location("m0013", MIGRATION)
     assert spec is not None and spec.loader is not None
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
     conn.execute(delete(ImplausibleYield))
+    conn.execute(delete(CountyTotal))
     conn.execute(text(migration.FILL), {"no": False})
+    conn.execute(text(migration.FILL_TOTALS), {"no": False})
     assert stored(session) == expected
+    assert stored_totals(session) == expected_totals

@@ -1,0 +1,91 @@
+"""What keeps each county's derived rows exact: its plot totals (``catalog.county_totals``) and its implausible
+yields (``catalog.yield_outliers``), recomputed together for a (season, county) whenever something they read
+changes:
+
+- :func:`catalog.plot_figures.refresh_plot_figures` — the counties of the plots whose figures it refreshed (every
+  measurement written through a Session, and the bulk writers that call it): :func:`refresh_for_plots`;
+- a flush hook on demo plots — a plot added, deleted, or whose season, county, park, area, crop, demo type or
+  control plot changed: its old and new (season, county), and those of the control plots it names or named.
+
+A recomputation reads only ``demo_plot`` and ``plot_figure``; in a batch whose figures wait
+(``catalog.deferred_logs``) a county recomputed early is recomputed again when the figures are written. A process
+whose database lacks the tables (the field kit's local store) is left alone.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import event, inspect, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import get_history
+
+from catalog.county_totals import refresh_totals
+from catalog.field import DemoPlot
+from catalog.yield_outliers import refresh_outliers
+
+_CHUNK = 500
+# the plot columns the rows depend on (besides the plot's figure)
+_COLUMNS = ("season", "county_code", "site_id", "area_m2", "crop", "demo_type", "deleted", "control_plot_id")
+
+_HAS_TABLES: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def has_tables(conn: Connection) -> bool:
+    known = _HAS_TABLES.get(conn.engine)
+    if known is None:
+        known = _HAS_TABLES[conn.engine] = inspect(conn).has_table("county_total")
+    return known
+
+
+def refresh_counties(conn: Connection, groups: Iterable[tuple[str, str]] | None = None) -> None:
+    """Recompute the rows of ``groups`` ((season, county) pairs; None: every one)."""
+    if not has_tables(conn):
+        return
+    groups = None if groups is None else set(groups)
+    refresh_totals(conn, groups)
+    refresh_outliers(conn, groups)
+
+
+def _groups_of(conn: Connection, plot_ids: Iterable[str]) -> set[tuple[str, str]]:
+    ids = sorted(set(plot_ids))
+    out: set[tuple[str, str]] = set()
+    for i in range(0, len(ids), _CHUNK):
+        out.update((s, c) for s, c in conn.execute(
+            select(DemoPlot.season, DemoPlot.county_code).where(DemoPlot.id.in_(ids[i:i + _CHUNK])).distinct()))
+    return out
+
+
+def refresh_for_plots(conn: Connection, plot_ids: list[str]) -> None:
+    """Recompute the (season, county) of each of ``plot_ids``."""
+    if plot_ids and has_tables(conn):
+        refresh_counties(conn, _groups_of(conn, plot_ids))
+
+
+@event.listens_for(Session, "after_flush")
+def _follow_plots(session: Session, _flush_context: Any) -> None:
+    groups: set[tuple[str, str]] = set()
+    controls: set[str] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(obj, DemoPlot):
+            continue
+        histories = {name: get_history(obj, name) for name in _COLUMNS}
+        gone = obj in session.deleted
+        if obj not in session.new and not gone and not any(h.has_changes() for h in histories.values()):
+            continue
+        # a deleted plot's row is gone: its values are those loaded (an unloaded one cannot be read now)
+        loaded = inspect(obj).dict
+        now = {name: loaded.get(name) if gone else getattr(obj, name)
+               for name in ("season", "county_code", "control_plot_id")}
+        seasons = {now["season"], *histories["season"].deleted}
+        counties = {now["county_code"], *histories["county_code"].deleted}
+        groups.update((s, c) for s in seasons for c in counties if s and c)
+        controls.update(c for c in (now["control_plot_id"], *histories["control_plot_id"].deleted) if c)
+    if not groups and not controls:
+        return
+    conn = session.connection()
+    if has_tables(conn):
+        refresh_counties(conn, groups | _groups_of(conn, controls))
