@@ -23,9 +23,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 
-from catalog.county_totals import refresh_totals
+from catalog import county_totals, yield_outliers  # modules, not names: they may be importing this one
 from catalog.field import DemoPlot
-from catalog.yield_outliers import refresh_outliers
 
 _CHUNK = 500
 # the plot columns the rows depend on (besides the plot's figure)
@@ -46,8 +45,8 @@ def refresh_counties(conn: Connection, groups: Iterable[tuple[str, str]] | None 
     if not has_tables(conn):
         return
     groups = None if groups is None else set(groups)
-    refresh_totals(conn, groups)
-    refresh_outliers(conn, groups)
+    county_totals.refresh_totals(conn, groups)
+    yield_outliers.refresh_outliers(conn, groups)
 
 
 def _groups_of(conn: Connection, plot_ids: Iterable[str]) -> set[tuple[str, str]]:

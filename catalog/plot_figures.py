@@ -75,8 +75,6 @@ def refresh_plot_figures(conn: Connection | Session, plot_ids: Iterable[str] | N
     bind = conn.connection() if isinstance(conn, Session) else conn
     table = PlotFigure.__table__
     assert isinstance(table, Table)
-    from catalog import county_refresh  # the counties' rows read the figures (and import this module)
-
     if plot_ids is None:
         bind.execute(delete(table))
         bind.execute(insert(table).from_select(_COLUMNS, figure_query()))
@@ -125,3 +123,8 @@ def follow(session: Session, plots: Iterable[str]) -> None:
     conn = session.connection()
     if _has_table(conn):
         refresh_plot_figures(conn, plots)
+
+
+# Last: the counties' rows read the figures (and import this module). Imported with it, not at the first refresh,
+# so that their flush hook is registered before any flush (a hook added during a flush's dispatch breaks it).
+from catalog import county_refresh  # noqa: E402
