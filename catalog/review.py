@@ -133,10 +133,10 @@ def ensure_deletable(session: Session, kind: str, record: object) -> None:
 # --- the chain -----------------------------------------------------------------------------------------------
 
 
-def lower_candidate(session: Session, plot_id: str, level: str, exclude: str | None = None
-                    ) -> YieldMeasurement | None:
-    """The measurement a new ``level`` measurement of the plot verifies when none is named: the live one of the
-    nearest level below (city before county for a province re-test), an approved one first, then the latest."""
+def lower_candidate(session: Session, plot_id: str, level: str, exclude: str | None = None) -> str | None:
+    """The id of the measurement a new ``level`` measurement of the plot verifies when none is named: the live
+    one of the nearest level below (city before county for a province re-test), an approved one first, then the
+    latest. Only the id is read (a sync batch asks for every city measurement it holds: no row to load)."""
     wanted = LOWER.get(level, ())
     if not wanted:
         return None
@@ -150,7 +150,7 @@ def lower_candidate(session: Session, plot_id: str, level: str, exclude: str | N
 
 def _lower_query(wanted: tuple[str, ...], exclude: bool) -> Select[Any]:
     near = case({lv: i for i, lv in enumerate(wanted)}, value=YieldMeasurement.level)
-    query = select(YieldMeasurement).where(
+    query = select(YieldMeasurement.id).where(
         YieldMeasurement.plot_id == bindparam("plot_id"), YieldMeasurement.level.in_(wanted),
         YieldMeasurement.deleted.is_(False), YieldMeasurement.review_state != "rejected")
     if exclude:
@@ -178,7 +178,7 @@ def check_verifies(session: Session, level: str, verifies_id: str | None, plot: 
             return None, FieldError("verifies_id", "no_lower_level", f"该地块还没有可核验的{names}",
                                     f"The plot has no {' or '.join(LEVEL_NAMES[lv][1] for lv in LOWER[level])} "
                                     "to verify yet", value=level)
-        return found.id, None
+        return found, None
     target = session.get(YieldMeasurement, str(verifies_id))
     if target is None or target.deleted or target.plot_id != plot.id or target.id == current_id:
         return None, FieldError("verifies_id", "not_found", "同一地块上找不到被核验的测产",

@@ -251,9 +251,10 @@ class Store:
                     break  # its base version depends on the answer to the one before: next batch
                 seen.add(key)
                 batch.append(row)
-            if batch:  # one statement, not an update of each row through the unit of work
+            if batch:  # one statement, not an update of each row through the unit of work; the rows loaded
+                # here are not read again (their ``attempts`` stays stale in this session): no synchronising
                 s.execute(update(Outbox).where(Outbox.seq.in_([r.seq for r in batch]))
-                          .values(attempts=Outbox.attempts + 1))
+                          .values(attempts=Outbox.attempts + 1), execution_options={"synchronize_session": False})
             return [{"mutation_id": r.mutation_id, "type": r.type, "id": r.record_id, "op": r.op,
                      "base_version": r.base_version, "fields": r.fields, "schema": WIRE_SCHEMA} for r in batch]
 
