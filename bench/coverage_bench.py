@@ -16,8 +16,9 @@ Then times, each call in a fresh session as a request would be:
   (``server.web.coverage_pages``);
 - ``province``: the same for one province (its prefectures and sites), a different province each call.
 
-The figures read each plot's best approved measurement from ``plot_figure`` (``catalog.plot_figures``), which the
-bulk load fills once with ``refresh_plot_figures`` (its time is reported as ``plot_figures_s``).
+The figures read each plot's best approved measurement from ``plot_figure`` (``catalog.plot_figures``) and, for a
+division, each county's kept totals and implausible yields (``catalog.county_refresh``), which the bulk load fills
+once with ``refresh_plot_figures`` (its time, both included, is reported as ``plot_figures_s``).
 
 Besides the wall time, each call's SQL time (summed over the cursor executions, ``sql_*`` in the JSON) is reported:
 it is the steadier figure on a shared, loaded machine.
