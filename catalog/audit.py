@@ -16,14 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, ColumnElement, Select, String, event, false, func, insert, inspect, or_, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import get_history
 
 from catalog.access import Actor
-from catalog.db import Base, new_id, timestamp, utcnow
+from catalog.db import BEIJING, Base, new_id, timestamp, utcnow
 from catalog.errors import FieldError, Forbidden, ValidationFailed
 
 ACTOR_KEY = "yx_actor"
@@ -185,7 +184,6 @@ def _record(session: Session, _flush_context: Any) -> None:
 
 # How many leading digits of ``scope_code`` each officer's scope fixes (the ministry reads everything).
 _AUDIT_PREFIX = {"province_officer": 2, "city_officer": 4, "county_officer": 6}
-BEIJING = ZoneInfo("Asia/Shanghai")
 CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("at", "时间（北京时间）/ time (Beijing)"), ("actor", "操作人 / actor"), ("channel", "途径 / channel"),
     ("action", "操作 / action"), ("entity", "对象 / entity"), ("entity_id", "对象编号 / entity id"),

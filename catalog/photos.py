@@ -16,9 +16,9 @@ from typing import Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from catalog.db import BEIJING
 from gis.validate import local_projection
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 DEFAULT_TOLERANCE_M = 100.0  # phone GNSS error plus a photo taken from the field's edge
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
 _DATETIME_ORIGINAL, _OFFSET_ORIGINAL, _DATETIME = 0x9003, 0x9011, 0x0132

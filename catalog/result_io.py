@@ -17,8 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from catalog.db import BEIJING
 from catalog.errors import FieldError, ValidationFailed
 
 DEFAULT_MAX_ROWS = 20000
@@ -27,10 +27,6 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 MAX_INFLATED_BYTES = 400 * 1024 * 1024
 LIST_SEPARATOR = "；"  # what exports write between list items; imports accept ；;，,、| and newlines
 
-try:
-    BEIJING: dt.tzinfo = ZoneInfo("Asia/Shanghai")
-except ZoneInfoNotFoundError:  # no tz database: China has kept UTC+8 without DST since 1991
-    BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, request
 
+from catalog.db import BEIJING
+
 LANGS = ("zh", "en")
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
-BEIJING = ZoneInfo("Asia/Shanghai")
 COOKIE_AGE = 365 * 24 * 3600
 
 # key → (zh, en). Placeholders use str.format names.
