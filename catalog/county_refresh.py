@@ -3,13 +3,21 @@ yields (``catalog.yield_outliers``), recomputed together for a (season, county) 
 changes:
 
 - :func:`catalog.plot_figures.refresh_plot_figures` — the counties of the plots whose figures it refreshed (every
-  measurement written through a Session, and the bulk writers that call it): :func:`refresh_for_plots`;
+  measurement written through a Session, and the bulk writers that call it): :func:`lock_for_plots` before,
+  :func:`refresh_counties` after;
 - a flush hook on demo plots — a plot added, deleted, or whose season, county, park, area, crop, demo type or
   control plot changed: its old and new (season, county), and those of the control plots it names or named.
 
 A recomputation reads only ``demo_plot`` and ``plot_figure``; in a batch whose figures wait
 (``catalog.deferred_logs``) a county recomputed early is recomputed again when the figures are written. A process
 whose database lacks the tables (the field kit's local store) is left alone.
+
+Two transactions writing one county at once (two agents syncing, an officer approving) would each delete the rows
+their snapshot sees and insert their own: under READ COMMITTED the second keeps the first's rows beside its own,
+counting twice. So on PostgreSQL a recomputation first takes a transaction lock on each (season, county) it
+recomputes, in order (:func:`lock_counties`): the second waits for the first to commit, and its statements after
+the wait see that commit. The plot figures take the same locks before they are recomputed. SQLite has one writer
+at a time and needs none.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import weakref
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
@@ -40,11 +48,28 @@ def has_tables(conn: Connection) -> bool:
     return known
 
 
+_LOCKS = 0x79786374  # the advisory locks' namespace ("yxct")
+_EVERY = "*"  # the key a refresh of every county holds alone, and each county's refresh shares
+
+
+def lock_counties(conn: Connection, groups: Iterable[tuple[str, str]] | None) -> None:
+    """On PostgreSQL, hold each (season, county) of ``groups`` (None: every one) until this transaction ends."""
+    if conn.dialect.name != "postgresql":
+        return
+    if groups is None:
+        conn.execute(select(func.pg_advisory_xact_lock(_LOCKS, func.hashtext(_EVERY))))
+        return
+    conn.execute(select(func.pg_advisory_xact_lock_shared(_LOCKS, func.hashtext(_EVERY))))
+    for season, county in sorted(set(groups)):  # one order for everyone: two writers cannot wait on each other
+        conn.execute(select(func.pg_advisory_xact_lock(_LOCKS, func.hashtext(f"{season}:{county}"))))
+
+
 def refresh_counties(conn: Connection, groups: Iterable[tuple[str, str]] | None = None) -> None:
     """Recompute the rows of ``groups`` ((season, county) pairs; None: every one)."""
     if not has_tables(conn):
         return
     groups = None if groups is None else set(groups)
+    lock_counties(conn, groups)
     county_totals.refresh_totals(conn, groups)
     yield_outliers.refresh_outliers(conn, groups)
 
@@ -58,10 +83,13 @@ def _groups_of(conn: Connection, plot_ids: Iterable[str]) -> set[tuple[str, str]
     return out
 
 
-def refresh_for_plots(conn: Connection, plot_ids: list[str]) -> None:
-    """Recompute the (season, county) of each of ``plot_ids``."""
-    if plot_ids and has_tables(conn):
-        refresh_counties(conn, _groups_of(conn, plot_ids))
+def lock_for_plots(conn: Connection, plot_ids: list[str]) -> set[tuple[str, str]]:
+    """Lock the (season, county) of each of ``plot_ids`` (see :func:`lock_counties`); those groups."""
+    if not plot_ids or not has_tables(conn):
+        return set()
+    groups = _groups_of(conn, plot_ids)
+    lock_counties(conn, groups)
+    return groups
 
 
 @event.listens_for(Session, "after_flush")

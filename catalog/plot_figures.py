@@ -76,16 +76,18 @@ def refresh_plot_figures(conn: Connection | Session, plot_ids: Iterable[str] | N
     table = PlotFigure.__table__
     assert isinstance(table, Table)
     if plot_ids is None:
+        county_refresh.lock_counties(bind, None)
         bind.execute(delete(table))
         bind.execute(insert(table).from_select(_COLUMNS, figure_query()))
         county_refresh.refresh_counties(bind)
         return
     ids = sorted(set(plot_ids))
+    groups = county_refresh.lock_for_plots(bind, ids)  # before reading: a concurrent writer's commit is then seen
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i:i + _CHUNK]
         bind.execute(delete(table).where(table.c.plot_id.in_(chunk)))
         bind.execute(insert(table).from_select(_COLUMNS, figure_query(chunk)))
-    county_refresh.refresh_for_plots(bind, ids)  # the counties' totals and fences move with their figures
+    county_refresh.refresh_counties(bind, groups)  # the counties' totals and fences move with their figures
 
 
 _HAS_TABLE: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()

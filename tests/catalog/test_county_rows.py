@@ -166,3 +166,41 @@ def test_bulk_refresh_and_the_migrations_fill_equal_the_computation(session: Ses
     conn.execute(text(migration.FILL_TOTALS), {"no": False})
     assert stored(session) == expected
     assert stored_totals(session) == expected_totals
+
+
+@pytest.mark.postgis
+def test_two_transactions_writing_one_county_at_once__keep_one_exact_row(postgis_url: str) -> None:
+    """Two writers of the same county (two agents syncing, an officer approving): the second's recomputation must
+    see the first's commit, not add a second row beside it (a delete-and-insert under READ COMMITTED would)."""
+    import threading
+
+    from catalog.access import operator
+    from catalog.audit import act_as
+    from catalog.db import make_engine
+
+    engine = make_engine(postgis_url)
+    with act_as(Session(engine), operator("test")) as s:
+        _measure(s, _plot(s, "P0"), 600)
+        s.commit()
+    first = act_as(Session(engine), operator("a"))
+    _measure(first, _plot(first, "P1"), 610)
+    first.flush()  # holds the county's rows until it commits
+
+    def second_writer() -> None:  # a re-test of P0 alone: one recomputation of the county, which must be right
+        with act_as(Session(engine), operator("b")) as s:
+            p0 = s.scalars(select(DemoPlot).where(DemoPlot.name == "P0")).one()
+            _measure(s, p0, 620, level="province")
+            s.commit()
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    thread.join(1.0)  # the second writer waits for the first's county
+    first.commit()
+    first.close()
+    thread.join(30)
+    assert not thread.is_alive()
+    with Session(engine) as s:
+        assert stored_totals(s) == recomputed_totals(s)
+        assert totals(s) == {None: (2, 20.0, 0, 3, 3, 2)}
+        assert stored(s) == recomputed(s)
+    engine.dispose()

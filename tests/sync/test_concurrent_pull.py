@@ -28,10 +28,13 @@ pytestmark = pytest.mark.postgis
 
 def _writer(engine, committed: list[str], lock: threading.Lock, seed: int) -> None:
     rng = random.Random(seed)
+    # Each writer its own season: writers of one (season, county) take turns on its kept totals
+    # (catalog.county_refresh), and these must overlap.
+    season = f"{2019 + seed}-autumn_grain"
     with act_as(Session(engine), operator("writer")) as s:
         for _ in range(PLOTS_EACH):
             plot = DemoPlot(id=str(uuid.uuid4()), county_code="410102", name="并发示范田", crop="maize",
-                            season="2026-autumn_grain")
+                            season=season)
             s.add(plot)
             s.flush()  # the log row (and its sequence number) is written now ...
             time.sleep(rng.uniform(0, 0.04))  # ... and becomes visible only at commit, in another order
