@@ -13,7 +13,7 @@ apart. They are recomputed, per (season, county), with the implausible yields (`
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import Float, Index, Integer, String, Table, case, delete, func, insert, select
@@ -81,6 +81,13 @@ def refresh_totals(conn: Connection, groups: Iterable[tuple[str, str]] | None = 
         conn.execute(delete(table))
         conn.execute(insert(table).from_select(_COLUMNS, totals_query()))
         return
+    for season, chunk in season_chunks(groups):
+        conn.execute(delete(table).where(table.c.season == season, table.c.county_code.in_(chunk)))
+        conn.execute(insert(table).from_select(_COLUMNS, totals_query(season, chunk)))
+
+
+def season_chunks(groups: Iterable[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
+    """(season, up to 500 of its counties, in order) for the (season, county) pairs of ``groups``."""
     by_season: dict[str, set[str]] = defaultdict(set)
     for season, county in groups:
         if season and county:
@@ -88,6 +95,4 @@ def refresh_totals(conn: Connection, groups: Iterable[tuple[str, str]] | None = 
     for season, counties in sorted(by_season.items()):
         ordered = sorted(counties)
         for i in range(0, len(ordered), _CHUNK):
-            chunk = ordered[i:i + _CHUNK]
-            conn.execute(delete(table).where(table.c.season == season, table.c.county_code.in_(chunk)))
-            conn.execute(insert(table).from_select(_COLUMNS, totals_query(season, chunk)))
+            yield season, ordered[i:i + _CHUNK]

@@ -13,7 +13,6 @@ What recomputes a (season, county), with its totals (``catalog.county_totals``),
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,13 +20,13 @@ from sqlalchemy import Float, Index, String, Table, and_, case, delete, func, in
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
+from catalog import county_totals  # the module: it may be importing this one (via plot_figures)
 from catalog.db import Base
 from catalog.field import DemoPlot
 from catalog.plot_figures import PlotFigure
 
 MIN_FOR_FENCES = 8
 FENCE_K = 3.0
-_CHUNK = 500
 
 
 class ImplausibleYield(Base):
@@ -94,16 +93,9 @@ def refresh_outliers(conn: Connection, groups: Iterable[tuple[str, str]] | None 
         conn.execute(delete(table))
         conn.execute(insert(table).from_select(_COLUMNS, outlier_query()))
         return
-    by_season: dict[str, set[str]] = defaultdict(set)
-    for season, county in groups:
-        if season and county:
-            by_season[season].add(county)
-    for season, counties in sorted(by_season.items()):
-        ordered = sorted(counties)
-        for i in range(0, len(ordered), _CHUNK):
-            chunk = ordered[i:i + _CHUNK]
-            rows = [dict(zip(_COLUMNS, r, strict=True)) for r in conn.execute(outlier_query(season, chunk))]
-            conn.execute(delete(table).where(table.c.season == season, table.c.county_code.in_(chunk)))
-            if rows:  # a plot moved here from a county not recomputed must not keep its old row
-                conn.execute(delete(table).where(table.c.plot_id.in_([r["plot_id"] for r in rows])))
-                conn.execute(insert(table), rows)
+    for season, chunk in county_totals.season_chunks(groups):
+        rows = [dict(zip(_COLUMNS, r, strict=True)) for r in conn.execute(outlier_query(season, chunk))]
+        conn.execute(delete(table).where(table.c.season == season, table.c.county_code.in_(chunk)))
+        if rows:  # a plot moved here from a county not recomputed must not keep its old row
+            conn.execute(delete(table).where(table.c.plot_id.in_([r["plot_id"] for r in rows])))
+            conn.execute(insert(table), rows)
