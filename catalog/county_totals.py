@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from catalog.db import Base
-from catalog.field import DemoPlot
+from catalog.field import DemoPlot, is_control_plot
 from catalog.plot_figures import PlotFigure
 
 _CHUNK = 500
@@ -54,10 +54,8 @@ def totals_query(season: str | None = None, counties: list[str] | None = None) -
     """SELECT of the ``county_total`` rows computed from the plots and their figures (of ``season`` and
     ``counties``; None: all)."""
     p, f = DemoPlot, PlotFigure
-    control = DemoPlot.__table__.alias("control_of")
     where: list[Any] = [p.deleted.is_(False),
-                        p.id.not_in(select(control.c.control_plot_id).where(control.c.control_plot_id.is_not(None),
-                                                                            control.c.deleted.is_(False)))]
+                        ~is_control_plot()]
     if season is not None:
         where.append(p.season == season)
     if counties is not None:

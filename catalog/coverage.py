@@ -51,7 +51,7 @@ from catalog.db import beijing_today
 from catalog.divisions import ROOT, Division
 from catalog.errors import NotFound
 from catalog.events import Event, EventSite
-from catalog.field import LEVELS, DemoPlot, SoilSample, YieldMeasurement
+from catalog.field import LEVELS, DemoPlot, SoilSample, YieldMeasurement, is_control_plot
 from catalog.intents import Intent
 from catalog.needs import Need
 from catalog.plot_figures import PlotFigure
@@ -341,7 +341,7 @@ def _prefixed(county_code: Any, prefix: str) -> Any:
 
 def _plot_filter(season: str, prefix: str, site_id: str | None = None, county_codes: list[str] | None = None
                  ) -> list[Any]:
-    clauses: list[Any] = [DemoPlot.season == season, DemoPlot.deleted.is_(False), ~_is_control()]
+    clauses: list[Any] = [DemoPlot.season == season, DemoPlot.deleted.is_(False), ~is_control_plot()]
     if prefix:
         clauses.append(_prefixed(DemoPlot.county_code, prefix))
     if site_id is not None:
@@ -350,14 +350,6 @@ def _plot_filter(season: str, prefix: str, site_id: str | None = None, county_co
         else:
             clauses.append(DemoPlot.site_id == site_id)
     return clauses
-
-
-def _is_control() -> Any:
-    # IN over the (few) control plots, computed once: a correlated EXISTS makes SQLite scan every plot per plot
-    # when its statistics say the column is mostly empty.
-    control = DemoPlot.__table__.alias("control_of")
-    return DemoPlot.id.in_(select(control.c.control_plot_id).where(control.c.control_plot_id.is_not(None),
-                                                                   control.c.deleted.is_(False)))
 
 
 def best_measurements(season: str, prefix: str = "", site_id: str | None = None,

@@ -15,8 +15,8 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from catalog.county_totals import CountyTotal
-from catalog.coverage import SITE_KINDS_WITH_COUNTIES, Coverage, Scope, _is_control, _prefixed, site_divisions
-from catalog.field import DemoPlot
+from catalog.coverage import SITE_KINDS_WITH_COUNTIES, Coverage, Scope, _prefixed, site_divisions
+from catalog.field import DemoPlot, is_control_plot
 from catalog.plot_figures import PlotFigure
 from gis.area import M2_PER_MU
 
@@ -53,7 +53,7 @@ def season_series(session: Session, scope: Scope, seasons: list[str], cov: Cover
             out[season] = SeasonFigures(season, int(n), float(area or 0.0), int(n_measured))
         return [out[s] for s in seasons]
     counties = site_divisions(session, scope.code) if scope.site.kind in SITE_KINDS_WITH_COUNTIES else []
-    where = [DemoPlot.deleted.is_(False), ~_is_control(), DemoPlot.season.in_(rest),
+    where = [DemoPlot.deleted.is_(False), ~is_control_plot(), DemoPlot.season.in_(rest),
              or_(DemoPlot.site_id == scope.code, DemoPlot.county_code.in_(counties)) if counties
              else DemoPlot.site_id == scope.code]
     measured = func.coalesce(func.sum(case((PlotFigure.approved > 0, 1), else_=0)), 0)

@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 import shapely
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from catalog.db import Base, UTCDateTime, timestamp, utcnow, uuid_pk
@@ -138,3 +138,12 @@ SYNCED_MODELS: dict[str, type[Synced]] = {
     "plot": DemoPlot, "yield": YieldMeasurement, "observation": Observation, "soil_sample": SoilSample,
     "photo": Photo,
 }
+
+
+def is_control_plot() -> Any:
+    """SQL: the plot serves as a live plot's control plot (coverage counts only the demonstrating plots)."""
+    # IN over the (few) control plots, computed once: a correlated EXISTS makes SQLite scan every plot per plot
+    # when its statistics say the column is mostly empty.
+    control = DemoPlot.__table__.alias("control_of")
+    return DemoPlot.id.in_(select(control.c.control_plot_id).where(control.c.control_plot_id.is_not(None),
+                                                                   control.c.deleted.is_(False)))

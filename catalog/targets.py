@@ -34,10 +34,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from catalog.access import Actor
 from catalog.audit import flush_as
-from catalog.coverage import _DIV, Coverage, CoverageRow, _child_key, _is_control, coverage, resolve_scope
+from catalog.coverage import _DIV, Coverage, CoverageRow, _child_key, coverage, resolve_scope
 from catalog.db import Base, UTCDateTime, utcnow
 from catalog.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from catalog.field import DemoPlot
+from catalog.field import DemoPlot, is_control_plot
 from catalog.seasons import ExtensionReport, parse_season
 from gis.area import M2_PER_MU
 
@@ -191,7 +191,7 @@ def _cumulative(session: Session, prefix: str, year: int, scope: tuple[str, str]
     key = _child_key(*scope)
     # seasons up to ``year`` ("2026-…" < "2027"): a range on the season, which leads the plots' covering index
     until = f"{year + 1:04d}"
-    where = [DemoPlot.deleted.is_(False), DemoPlot.demo_type == "variety", DemoPlot.season < until, ~_is_control()]
+    where = [DemoPlot.deleted.is_(False), DemoPlot.demo_type == "variety", DemoPlot.season < until, ~is_control_plot()]
     if prefix:
         where.append(DemoPlot.county_code.startswith(prefix))
     conn = session.connection()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from catalog import county_totals  # the module: it may be importing this one (via plot_figures)
 from catalog.db import Base
-from catalog.field import DemoPlot
+from catalog.field import DemoPlot, is_control_plot
 from catalog.plot_figures import PlotFigure
 
 MIN_FOR_FENCES = 8
@@ -50,11 +50,9 @@ def outlier_query(season: str | None = None, counties: list[str] | None = None) 
     """SELECT (plot, season, county, crop, yield, low, high) of the plots outside their fences, computed from the
     figures: of ``season`` and ``counties`` (None: all)."""
     f, p = PlotFigure, DemoPlot
-    control = DemoPlot.__table__.alias("control_of")
     where: list[Any] = [f.approved > 0, f.yield_kg_per_mu.is_not(None), p.demo_type == "variety",
                         p.deleted.is_(False),
-                        p.id.not_in(select(control.c.control_plot_id).where(control.c.control_plot_id.is_not(None),
-                                                                            control.c.deleted.is_(False)))]
+                        ~is_control_plot()]
     if season is not None:
         where.append(p.season == season)
     if counties is not None:
