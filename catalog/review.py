@@ -434,6 +434,13 @@ def verified_by(session: Session, m: YieldMeasurement) -> list[YieldMeasurement]
 LEVEL_RANK_SQL = case(LEVEL_RANK, value=YieldMeasurement.level, else_=0)
 
 
+# A plot's approved measurements, best first: the highest level; within a level 实收 before 理论, then the latest
+# measured, then the latest approved (the id settles the rest).
+BEST_ORDER = (LEVEL_RANK_SQL.desc(), case((YieldMeasurement.method == "harvest", 0), else_=1),
+              YieldMeasurement.measured_on.desc().nulls_last(), YieldMeasurement.reviewed_at.desc().nulls_last(),
+              YieldMeasurement.id)
+
+
 def best_approved_query(plots: Select[Any] | Collection[str] | None = None) -> Select[Any]:
     """SQL, one row per plot: the plot's highest-level approved live measurement (ministry > province > city >
     county; within a level 实收 before 理论, then the latest measured, then the latest approved).
@@ -449,9 +456,7 @@ def best_approved_query(plots: Select[Any] | Collection[str] | None = None) -> S
         y.yield_kg_per_mu.label("yield_kg_per_mu"), y.baseline_kg_per_mu.label("baseline_kg_per_mu"),
         y.baseline_type.label("baseline_type"), y.gain_pct.label("gain_pct"), y.measured_on.label("measured_on"),
         y.reviewed_at.label("reviewed_at"),
-        func.row_number().over(partition_by=y.plot_id, order_by=(
-            LEVEL_RANK_SQL.desc(), case((y.method == "harvest", 0), else_=1), y.measured_on.desc().nulls_last(),
-            y.reviewed_at.desc().nulls_last(), y.id)).label("rn"),
+        func.row_number().over(partition_by=y.plot_id, order_by=BEST_ORDER).label("rn"),
     ).where(y.review_state == "approved", y.deleted.is_(False))
     if plots is not None:
         ranked = ranked.where(y.plot_id.in_(plots if isinstance(plots, Select) else list(plots)))
