@@ -128,9 +128,24 @@ def geodesic_areas(geometries: Sequence[BaseGeometry | None] | NDArray[np.object
 def geodesic_area(geometry: BaseGeometry) -> float:
     """Geodesic area in m² of a (multi)polygon in WGS-84 degrees (lon, lat); any ring orientation.
 
-    Points and lines have zero area.  Holes are subtracted.
+    Points and lines have zero area.  Holes are subtracted. One geometry goes to pyproj ring by ring (Karney's
+    exact area, ~40 µs a ring): the vectorised pass of :func:`geodesic_areas` pays ~300 µs of array set-up for a
+    single plot, the largest part of checking a pushed boundary.
     """
-    return float(geodesic_areas([geometry])[0])
+    if geometry is None or geometry.is_empty:
+        return 0.0
+    area_of = WGS84_GEOD.polygon_area_perimeter
+    total = 0.0
+    for part in shapely.get_parts(geometry):
+        if not isinstance(part, shapely.Polygon):
+            continue
+        for k, ring in enumerate((part.exterior, *part.interiors)):
+            xy = shapely.get_coordinates(ring)
+            if len(xy) < 4:
+                continue
+            area = abs(area_of(xy[:, 0], xy[:, 1])[0])
+            total += -area if k else area
+    return total
 
 
 def geodesic_length(geometry: BaseGeometry) -> float:
