@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Engine, Integer, String, Text, create_engine, delete, event, func, select, update
+from sqlalchemy import (JSON, Boolean, Engine, Integer, String, Text, bindparam, create_engine, delete, event, func, or_,
+                        select, update)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from catalog.access import Actor
@@ -264,7 +265,10 @@ class Store:
             epoch = epoch or _get(s, "epoch")
             ids = [m["mutation_id"] for m in mutations]
             rows = {r.mutation_id: r for r in s.scalars(select(Outbox).where(Outbox.mutation_id.in_(ids)))}
-            batch = _Answered.load(s, list(rows.values()))
+            conflicted = {(rows[m["mutation_id"]].type, rows[m["mutation_id"]].record_id)
+                          for m, a in zip(mutations, answers, strict=True)
+                          if m["mutation_id"] in rows and _status(a) == "conflict"}
+            batch = _Answered.load(s, list(rows.values()), conflicted)
             for m, a in zip(mutations, answers, strict=True):
                 row = rows.pop(m["mutation_id"], None)
                 if row is None:
@@ -272,6 +276,7 @@ class Store:
                 self._apply_answer(s, row, a, epoch, batch)
                 batch.queued[(row.type, row.record_id)].remove(row)
                 s.delete(row)
+            batch.write_versions(s)
             _set(s, "last_push", utcnow().isoformat())
 
     def _apply_answer(self, s: Session, row: Outbox, a: dict[str, Any], epoch: str | None, batch: _Answered
@@ -317,7 +322,9 @@ class Store:
             if state.version is None or version >= state.version or state.epoch != epoch:
                 state.version, state.epoch = version, epoch
             obj = batch.records.get(key)
-            if obj is not None and (obj.version or 0) < version:
+            if obj is None:
+                batch.versions[key] = max(version, batch.versions.get(key, 0))
+            elif (obj.version or 0) < version:
                 obj.version = version
 
     @staticmethod
@@ -482,14 +489,17 @@ class Store:
 @dataclass
 class _Answered:
     """What a batch of answers touches, read in a few queries: the records' sync states, every queued mutation
-    of those records (in send order) and the records themselves."""
+    of those records (in send order), and the records themselves only where an answer is a conflict (its server
+    values are written into them). The other records just take their new version, in one UPDATE per type at the
+    end (:meth:`write_versions`): loading a plot through the ORM for that was most of a push's cost on the kit."""
 
     states: dict[tuple[str, str], RecordState]
     queued: dict[tuple[str, str], list[Outbox]]
     records: dict[tuple[str, str], Synced]
+    versions: dict[tuple[str, str], int]
 
     @classmethod
-    def load(cls, s: Session, rows: list[Outbox]) -> _Answered:
+    def load(cls, s: Session, rows: list[Outbox], conflicted: set[tuple[str, str]]) -> _Answered:
         keys = {(r.type, r.record_id) for r in rows}
         by_type: dict[str, set[str]] = defaultdict(set)
         for type_, rid in keys:
@@ -504,10 +514,30 @@ class _Answered:
             for r in s.scalars(select(Outbox).where(Outbox.type == type_, Outbox.record_id.in_(rids))
                                .order_by(Outbox.seq)):
                 queued[(r.type, r.record_id)].append(r)
-            model = codec.model_of(type_)
-            for obj in s.scalars(select(model).where(model.id.in_(rids))):
-                records[(type_, str(obj.id))] = obj
-        return cls(states, queued, records)
+            wanted = sorted(rid for rid in rids if (type_, rid) in conflicted)
+            if wanted:
+                model = codec.model_of(type_)
+                for obj in s.scalars(select(model).where(model.id.in_(wanted))):
+                    records[(type_, str(obj.id))] = obj
+        return cls(states, queued, records, {})
+
+    def write_versions(self, s: Session) -> None:
+        """The new versions of the records not loaded, never lowering one (a later pull may be ahead)."""
+        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for (type_, rid), version in self.versions.items():
+            by_type[type_].append({"rid": rid, "v": version})
+        for type_, params in by_type.items():
+            table = codec.model_of(type_).__table__
+            s.execute(update(table).where(table.c.id == bindparam("rid"),
+                                          or_(table.c.version.is_(None), table.c.version < bindparam("v")))
+                      .values(version=bindparam("v")), params)
+
+
+def _status(answer: dict[str, Any]) -> Any:
+    """An answer's status, a ``duplicate`` read as the answer it repeats."""
+    if answer.get("status") == "duplicate" and isinstance(answer.get("original"), dict):
+        return answer["original"].get("status")
+    return answer.get("status")
 
 
 def _next_seq(s: Session) -> int:
