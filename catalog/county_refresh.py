@@ -48,6 +48,9 @@ def has_tables(conn: Connection) -> bool:
     return known
 
 
+# A set in a session's info (``catalog.deferred_logs``): the (season, county) pairs of each flush's plots wait in
+# it and are recomputed once, with the figures, at the batch's end.
+DEFERRED_COUNTIES = "yx_county_groups_deferred"
 _LOCKS = 0x79786374  # the advisory locks' namespace ("yxct")
 _EVERY = "*"  # the key a refresh of every county holds alone, and each county's refresh shares
 
@@ -83,12 +86,15 @@ def _groups_of(conn: Connection, plot_ids: Iterable[str]) -> set[tuple[str, str]
     return out
 
 
-def lock_for_plots(conn: Connection, plot_ids: list[str]) -> set[tuple[str, str]]:
-    """Lock the (season, county) of each of ``plot_ids`` (see :func:`lock_counties`); those groups."""
-    if not plot_ids or not has_tables(conn):
+def lock_for_plots(conn: Connection, plot_ids: list[str], also: Iterable[tuple[str, str]] = ()
+                   ) -> set[tuple[str, str]]:
+    """Lock the (season, county) of each of ``plot_ids`` and the groups ``also``, in one order (see
+    :func:`lock_counties`); those groups."""
+    if not has_tables(conn):
         return set()
-    groups = _groups_of(conn, plot_ids)
-    lock_counties(conn, groups)
+    groups = (_groups_of(conn, plot_ids) if plot_ids else set()) | set(also)
+    if groups:
+        lock_counties(conn, groups)
     return groups
 
 
@@ -114,5 +120,12 @@ def _follow_plots(session: Session, _flush_context: Any) -> None:
     if not groups and not controls:
         return
     conn = session.connection()
-    if has_tables(conn):
-        refresh_counties(conn, groups | _groups_of(conn, controls))
+    if not has_tables(conn):
+        return
+    if controls:
+        groups |= _groups_of(conn, controls)
+    deferred = session.info.get(DEFERRED_COUNTIES)
+    if deferred is not None:  # a sync batch: once at its end, with its plots' figures (catalog.deferred_logs)
+        deferred.update(groups)
+        return
+    refresh_counties(conn, groups)

@@ -77,8 +77,10 @@ _COLUMNS = ["plot_id", "measurements", "approved", "level", "method", "yield_kg_
             "baseline_type", "measured_on", "first_on"]
 
 
-def refresh_plot_figures(conn: Connection | Session, plot_ids: Iterable[str] | None = None) -> None:
-    """Recompute the figures of ``plot_ids`` (None: every plot) from their measurements, in SQL."""
+def refresh_plot_figures(conn: Connection | Session, plot_ids: Iterable[str] | None = None,
+                         also: Iterable[tuple[str, str]] = ()) -> None:
+    """Recompute the figures of ``plot_ids`` (None: every plot) from their measurements, in SQL, then the rows
+    of their (season, county) pairs and of the pairs ``also``."""
     bind = conn.connection() if isinstance(conn, Session) else conn
     table = PlotFigure.__table__
     assert isinstance(table, Table)
@@ -89,7 +91,7 @@ def refresh_plot_figures(conn: Connection | Session, plot_ids: Iterable[str] | N
         county_refresh.refresh_counties(bind)
         return
     ids = sorted(set(plot_ids))
-    groups = county_refresh.lock_for_plots(bind, ids)  # before reading: a concurrent writer's commit is then seen
+    groups = county_refresh.lock_for_plots(bind, ids, also)  # before reading: a concurrent writer's commit is then seen
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i:i + _CHUNK]
         bind.execute(delete(table).where(table.c.plot_id.in_(chunk)))
@@ -127,11 +129,12 @@ def _follow_measurements(session: Session, _flush_context: Any) -> None:
     follow(session, plots)
 
 
-def follow(session: Session, plots: Iterable[str]) -> None:
-    """Refresh the figures of ``plots`` in the session's transaction, where the database keeps them."""
+def follow(session: Session, plots: Iterable[str], also: Iterable[tuple[str, str]] = ()) -> None:
+    """Refresh the figures of ``plots`` (and the county rows of theirs and of ``also``) in the session's
+    transaction, where the database keeps them."""
     conn = session.connection()
     if _has_table(conn):
-        refresh_plot_figures(conn, plots)
+        refresh_plot_figures(conn, plots, also)
 
 
 # Last: the counties' rows read the figures (and import this module). Imported with it, not at the first refresh,
