@@ -27,7 +27,7 @@ it is the steadier figure on a shared, loaded machine.
     .venv/bin/python bench/coverage_bench.py --quick --engines sqlite
 
 The last line is one JSON object: ``national_p95_ms`` and ``province_p95_ms`` keyed by engine (``sqlite``,
-``postgis``), with p50s, sizes and build times.
+``postgis``), with p50s, sizes, build times and ``machine`` (``bench/machine.py``: how fast this machine is).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.catalog_search import LOCAL_POSTGIS, build, new_postgis_database, percentile  # noqa: E402
+from bench.machine import reference  # noqa: E402
 from catalog.coverage import coverage, resolve_scope  # noqa: E402
 from catalog.coverage_series import season_series  # noqa: E402
 from catalog.db import make_engine, utcnow  # noqa: E402
@@ -445,7 +446,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "load_average": round(os.getloadavg()[0], 1),
         "sizes": {k: {x: v[x] for x in ("counties", "sites", "plots", "measurements")} for k, v in report.items()},
         "built": {k: v["built"] for k, v in report.items()},
+        "machine": reference(args.postgis_url if "postgis" in engines else None),  # how fast this machine is
     }
+    print(f"machine: {summary['machine']} (bench/machine.py)")
     print(json.dumps(summary, ensure_ascii=False))
     return summary
 

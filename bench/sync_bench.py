@@ -66,7 +66,8 @@ Goals (the issue): ratio under 1.3, first sync under 10 minutes on the link, at 
 The last line is one JSON object: ``wire_to_gzip_ratio``, ``first_sync_s``, ``push_s``, ``requests``,
 ``bytes_up``, ``bytes_down`` (first sync and day's push together) of the first engine (SQLite by default), the same
 per engine in ``by_engine``, ``lost``, ``duplicated``, ``push_mutations_per_s`` (null without PostGIS) and
-``check`` (the virtual and the real clock of the same short sync).
+``check`` (the virtual and the real clock of the same short sync) and ``machine`` (``bench/machine.py``: how fast this
+machine is).
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bench.catalog_search import postgis_database  # noqa: E402  (a scratch PostGIS database, dropped after)
+from bench.machine import reference  # noqa: E402
 
 LOCAL_POSTGIS = "postgresql+psycopg://postgres@127.0.0.1:5432/yuanxian_test"
 COUNTY = "410184"  # 新郑市: not one of catalog.demo_plots' counties, so its plots are only the ones seeded here
@@ -1294,7 +1296,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                   for k in ("real_s", "virtual_s", "diff_pct", "requests", "cuts")} if check else None,
         "link": {"kbit_s": args.kbit, "rtt_ms": args.rtt_ms, "cut_rate": args.cut_rate},
         "sizes": asdict(sizes), "quick": args.quick,
+        "machine": reference(args.postgis_url if "postgis" in engines else None),  # how fast this machine is
     }
+    print(f"machine: {summary['machine']} (bench/machine.py)")
     print(json.dumps(summary, ensure_ascii=False))
     return summary
 
