@@ -60,13 +60,12 @@ def figure_query(plot_ids: Iterable[str] | None = None) -> Any:
     where: list[Any] = [y.deleted.is_(False)]
     if plot_ids is not None:
         where.append(y.plot_id.in_(list(plot_ids)))
-    per_plot = {"partition_by": y.plot_id}
     ranked = select(
-        y.plot_id.label("plot_id"), func.count().over(**per_plot).label("n"),
-        func.sum(case((approved, 1), else_=0)).over(**per_plot).label("n_approved"),
+        y.plot_id.label("plot_id"), func.count().over(partition_by=y.plot_id).label("n"),
+        func.sum(case((approved, 1), else_=0)).over(partition_by=y.plot_id).label("n_approved"),
         *(case((approved, col)).label(col.key) for col in (
             y.level, y.method, y.yield_kg_per_mu, y.gain_pct, y.baseline_type, y.measured_on)),
-        func.min(case((approved, y.measured_on))).over(**per_plot).label("first_on"),
+        func.min(case((approved, y.measured_on))).over(partition_by=y.plot_id).label("first_on"),
         func.row_number().over(partition_by=y.plot_id,
                                order_by=(case((approved, 0), else_=1), *BEST_ORDER)).label("rn"),
     ).where(*where).subquery("ranked")
@@ -91,7 +90,8 @@ def refresh_plot_figures(conn: Connection | Session, plot_ids: Iterable[str] | N
         county_refresh.refresh_counties(bind)
         return
     ids = sorted(set(plot_ids))
-    groups = county_refresh.lock_for_plots(bind, ids, also)  # before reading: a concurrent writer's commit is then seen
+    # before reading: a concurrent writer's commit is then seen
+    groups = county_refresh.lock_for_plots(bind, ids, also)
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i:i + _CHUNK]
         bind.execute(delete(table).where(table.c.plot_id.in_(chunk)))

@@ -20,8 +20,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, Engine, Integer, String, Text, bindparam, create_engine, delete, event, func, or_,
-                        select, update)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Engine,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from catalog.access import Actor
