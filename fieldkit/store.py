@@ -36,7 +36,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, defer, mapped_column
 
 from catalog.access import Actor
 from catalog.audit import act_as
@@ -278,7 +278,9 @@ class Store:
         with self.session() as s:
             epoch = epoch or _get(s, "epoch")
             ids = [m["mutation_id"] for m in mutations]
-            rows = {r.mutation_id: r for r in s.scalars(select(Outbox).where(Outbox.mutation_id.in_(ids)))}
+            # without their fields (a plot's whole boundary, as JSON): only a conflict reads them, one at a time
+            rows = {r.mutation_id: r for r in s.scalars(select(Outbox).options(defer(Outbox.fields))
+                                                        .where(Outbox.mutation_id.in_(ids)))}
             conflicted = {(rows[m["mutation_id"]].type, rows[m["mutation_id"]].record_id)
                           for m, a in zip(mutations, answers, strict=True)
                           if m["mutation_id"] in rows and _status(a) == "conflict"}
@@ -525,8 +527,8 @@ class _Answered:
             for st in s.scalars(select(RecordState).where(RecordState.type == type_,
                                                           RecordState.record_id.in_(rids))):
                 states[(st.type, st.record_id)] = st
-            for r in s.scalars(select(Outbox).where(Outbox.type == type_, Outbox.record_id.in_(rids))
-                               .order_by(Outbox.seq)):
+            for r in s.scalars(select(Outbox).options(defer(Outbox.fields))
+                               .where(Outbox.type == type_, Outbox.record_id.in_(rids)).order_by(Outbox.seq)):
                 queued[(r.type, r.record_id)].append(r)
             wanted = sorted(rid for rid in rids if (type_, rid) in conflicted)
             if wanted:
