@@ -330,3 +330,41 @@ def test_push__new_records_written_together__judged_as_if_one_at_a_time(session)
     assert statuses == [("applied", None)] * 5 + [("rejected", "validation_failed")]
     assert [[n for n, _area in o] for o in overlaps] == [[], [0], [0, 1]]  # each against the plots before it
     assert verifies == [None, 3, None]
+
+
+def test_push__batch_of_plots_and_yields__county_rows_kept_exact(session):
+    # A push batch recomputes its counties' rows (totals, implausible yields) once, at its end
+    # (county_refresh.DEFERRED_COUNTIES): after it they must be what a from-scratch computation gives.
+    from catalog.field import YieldMeasurement
+    from catalog.yield_outliers import ImplausibleYield
+    from tests.catalog.test_county_rows import recomputed, recomputed_totals, stored, stored_totals
+
+    plots = [make_plot(session, name=f"示范田{n}", area_m2=6670.0) for n in range(9)]
+    for n, plot in enumerate(plots):  # eight near 600 kg/亩 and one far above: outside its county's fences
+        session.add(YieldMeasurement(id=str(uuid.uuid4()), plot_id=plot.id, county_code="410102", method="harvest",
+                                     level="county", crop="maize", review_state="approved",
+                                     yield_kg_per_mu=2400.0 if n == 8 else 600.0 + n))
+    session.commit()
+    assert session.scalars(select(ImplausibleYield.plot_id)).all() == [plots[8].id]
+    before = {r[1]: r for r in stored_totals(session)}["410102"]
+
+    maize = {"method": "harvest", "level": "county", "crop": "maize", "measured_on": "2026-09-25",
+             "samples": [{"area_mu": 0.3, "fresh_kg": 226, "moisture": 0.25, "impurity": 0.001}]}
+    new = [str(uuid.uuid4()) for _ in range(3)]
+    batch = [m("plot", new[0], plot_fields(boundary=SQUARE)),
+             m("yield", str(uuid.uuid4()), {"plot_id": new[0], **maize}),
+             m("yield", str(uuid.uuid4()), {"plot_id": plots[0].id, **maize}),
+             m("plot", new[1], plot_fields(boundary=_square(0.01))),
+             m("plot", plots[0].id, {"control_plot_id": plots[8].id}, base=1),  # a control plot: out of the fences
+             m("yield", str(uuid.uuid4()), {"plot_id": new[1], **maize}),
+             m("plot", new[2], plot_fields(county_code="130102"))]  # not this device's county: forbidden
+    answers = push(session, HENAN, batch)
+    session.commit()
+    assert [(a.status, a.code) for a in answers] == [("applied", None)] * 6 + [("rejected", "forbidden")]
+    assert stored(session) == recomputed(session)
+    assert stored_totals(session) == recomputed_totals(session)
+    assert session.scalars(select(ImplausibleYield.plot_id)).all() == []  # the far-off plot became a control
+    after = {r[1]: r for r in stored_totals(session)}["410102"]
+    plots_at, measurements_at = 3, 8  # positions of plots and measurements in stored_totals' rows
+    # two plots and three measurements more; the control plot and its measurement no longer count
+    assert (after[plots_at], after[measurements_at]) == (before[plots_at] + 2 - 1, before[measurements_at] + 3 - 1)
