@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from flask import Flask
@@ -28,7 +29,20 @@ class Gunicorn(BaseApplication):  # type: ignore[misc]
     def load(self) -> Flask:
         from server import create_app
 
-        return create_app()
+        app = create_app()
+        settle_heap()
+        return app
+
+
+def settle_heap() -> None:
+    """Move what the process holds once started (modules, mappers, the app) out of the collector's reach.
+
+    A full collection walks every tracked object; with ~140,000 of them after start-up it costs ~45 ms, and a
+    dashboard request allocates enough to trigger one every second call (the national view's p95). Frozen, a full
+    collection walks only what came after: ~1 ms. Called in each worker after its app is built, as gc.freeze's
+    documentation advises (nothing frozen is ever freed, so not per request or per test app)."""
+    gc.collect()
+    gc.freeze()
 
 
 def run(host: str, port: int, workers: int) -> None:
