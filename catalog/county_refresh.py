@@ -1,14 +1,15 @@
-"""What keeps each county's derived rows exact: its plot totals (``catalog.county_totals``) and its implausible
-yields (``catalog.yield_outliers``), recomputed together for a (season, county) whenever something they read
-changes:
+"""What keeps each county's derived rows exact: its plot totals (``catalog.county_totals``), its measured plots'
+levels, gains and completeness (``catalog.county_gains``) and its implausible yields (``catalog.yield_outliers``),
+recomputed together for a (season, county) whenever something they read changes:
 
 - :func:`catalog.plot_figures.refresh_plot_figures` — the counties of the plots whose figures it refreshed (every
   measurement written through a Session, and the bulk writers that call it): :func:`lock_for_plots` before,
   :func:`refresh_counties` after;
 - a flush hook on demo plots — a plot added, deleted, or whose season, county, park, area, crop, demo type or
-  control plot changed: its old and new (season, county), and those of the control plots it names or named.
+  control plot changed: its old and new (season, county), and those of the control plots it names or named;
+- a flush hook on season plans — a plan added, deleted, or whose season, county or deadline changed (completeness).
 
-A recomputation reads only ``demo_plot`` and ``plot_figure``; in a batch whose figures wait
+A recomputation reads only ``demo_plot``, ``plot_figure`` and ``season_plan``; in a batch whose figures wait
 (``catalog.deferred_logs``) a county recomputed early is recomputed again when the figures are written. A process
 whose database lacks the tables (the field kit's local store) is left alone.
 
@@ -31,12 +32,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 
-from catalog import county_totals, yield_outliers  # modules, not names: they may be importing this one
+from catalog import county_gains, county_totals, yield_outliers  # modules, not names: they may be importing this one
 from catalog.field import DemoPlot
+from catalog.seasons import SeasonPlan
 
 _CHUNK = 500
 # the plot columns the rows depend on (besides the plot's figure)
 _COLUMNS = ("season", "county_code", "site_id", "area_m2", "crop", "demo_type", "deleted", "control_plot_id")
+_PLAN_COLUMNS = ("season", "county_code", "deadline")
 
 _HAS_TABLES: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
@@ -44,7 +47,7 @@ _HAS_TABLES: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary
 def has_tables(conn: Connection) -> bool:
     known = _HAS_TABLES.get(conn.engine)
     if known is None:
-        known = _HAS_TABLES[conn.engine] = inspect(conn).has_table("county_total")
+        known = _HAS_TABLES[conn.engine] = inspect(conn).has_table("county_gain")  # the newest of them
     return known
 
 
@@ -74,6 +77,7 @@ def refresh_counties(conn: Connection, groups: Iterable[tuple[str, str]] | None 
     groups = None if groups is None else set(groups)
     lock_counties(conn, groups)
     county_totals.refresh_totals(conn, groups)
+    county_gains.refresh_gains(conn, groups)
     yield_outliers.refresh_outliers(conn, groups)
 
 
@@ -103,6 +107,9 @@ def _follow_plots(session: Session, _flush_context: Any) -> None:
     groups: set[tuple[str, str]] = set()
     controls: set[str] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, SeasonPlan):
+            groups.update(_plan_groups(session, obj))
+            continue
         if not isinstance(obj, DemoPlot):
             continue
         histories = {name: get_history(obj, name) for name in _COLUMNS}
@@ -129,3 +136,15 @@ def _follow_plots(session: Session, _flush_context: Any) -> None:
         deferred.update(groups)
         return
     refresh_counties(conn, groups)
+
+
+def _plan_groups(session: Session, plan: SeasonPlan) -> set[tuple[str, str]]:
+    """The (season, county) pairs a plan written in this flush was and is for; none when it did not change."""
+    histories = {name: get_history(plan, name) for name in _PLAN_COLUMNS}
+    gone = plan in session.deleted
+    if plan not in session.new and not gone and not any(h.has_changes() for h in histories.values()):
+        return set()
+    loaded = inspect(plan).dict
+    seasons = {loaded.get("season") if gone else plan.season, *histories["season"].deleted}
+    counties = {loaded.get("county_code") if gone else plan.county_code, *histories["county_code"].deleted}
+    return {(s, c) for s in seasons for c in counties if s and c}

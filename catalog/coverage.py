@@ -46,6 +46,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import Null
 
 from catalog.access import OFFICER_ROLES, Actor
+from catalog.county_gains import FIGURES as GAIN_FIGURES
+from catalog.county_gains import LEVEL_COLUMNS, CountyGain
 from catalog.county_totals import CountyTotal
 from catalog.db import beijing_today
 from catalog.divisions import ROOT, Division
@@ -546,42 +548,60 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
             acc.variety_plots += int(n) - int(n_land)
             acc.variety_area += float(variety_total or 0.0)
 
-    # each plot's best approved measurement: levels, gains by crop and baseline, completeness against the plan
-    best = PlotFigure.__table__  # each plot's best approved measurement (catalog.plot_figures)
+    # each plot's best approved measurement: levels, gains by crop and baseline, completeness against the plan;
+    # in ``units`` from the counties' kept rows (catalog.county_gains), a few thousand counties' rows
     area = func.coalesce(DemoPlot.area_m2, 0.0)
-    with_gain = best.c.gain_pct.is_not(None)
-    with_yield = best.c.yield_kg_per_mu.is_not(None)
-    on_time = case((and_(SeasonPlan.deadline.is_not(None), best.c.first_on <= SeasonPlan.deadline), 1), else_=0)
-    late = case((and_(SeasonPlan.deadline.is_not(None), or_(best.c.first_on.is_(None),
-                                                             best.c.first_on > SeasonPlan.deadline)), 1), else_=0)
-    planned = case((SeasonPlan.id.is_not(None), 1), else_=0)
-    rows = session.connection().execute(with_div(
-        select(*pk, DemoPlot.demo_type, DemoPlot.crop, best.c.baseline_type, best.c.level, func.count(),
-               func.coalesce(func.sum(case((with_gain, 1), else_=0)), 0),
-               func.coalesce(func.sum(case((with_gain, area), else_=0.0)), 0.0),
-               func.coalesce(func.sum(case((with_gain, area * best.c.gain_pct), else_=0.0)), 0.0),
-               func.coalesce(func.sum(case((with_yield, area * best.c.yield_kg_per_mu), else_=0.0)), 0.0),
-               func.coalesce(func.sum(case((with_yield, area), else_=0.0)), 0.0),
-               func.coalesce(func.sum(planned), 0), func.coalesce(func.sum(on_time), 0),
-               func.coalesce(func.sum(late), 0))
-        .select_from(best)
-        .join(DemoPlot, DemoPlot.id == best.c.plot_id)
-        .outerjoin(SeasonPlan, and_(SeasonPlan.county_code == DemoPlot.county_code, SeasonPlan.season == season)),
-        DemoPlot.county_code)
-        .where(best.c.approved > 0, *where)
-        .group_by(*gk, DemoPlot.demo_type, DemoPlot.crop, best.c.baseline_type, best.c.level))
-    for row in rows:
-        accs, (demo_type, crop, baseline, level, n, n_gain, gain_w, gain_area, yield_area, yield_w,
-               n_planned, n_on_time, n_late) = split(row, len(pk))
+    if joined:
+        g = CountyGain
+        gkey = key_of(g.county_code, g.site_id)
+        gains_q = with_div(select(*gkey, g.demo_type, g.crop, g.baseline_type, func.sum(g.plots),
+                                  *(func.sum(getattr(g, c)) for c in (*LEVEL_COLUMNS, *GAIN_FIGURES)),
+                                  func.sum(g.planned), func.sum(g.on_time), func.sum(g.late)), g.county_code) \
+            .where(g.season == season, *((_prefixed(g.county_code, prefix),) if prefix else ())) \
+            .group_by(*grouped(gkey), g.demo_type, g.crop, g.baseline_type)
+    else:
+        best = PlotFigure.__table__  # each plot's best approved measurement (catalog.plot_figures)
+        with_gain = best.c.gain_pct.is_not(None)
+        with_yield = best.c.yield_kg_per_mu.is_not(None)
+        on_time = case((and_(SeasonPlan.deadline.is_not(None), best.c.first_on <= SeasonPlan.deadline), 1),
+                       else_=0)
+        late = case((and_(SeasonPlan.deadline.is_not(None), or_(best.c.first_on.is_(None),
+                                                                 best.c.first_on > SeasonPlan.deadline)), 1),
+                    else_=0)
+        planned = case((SeasonPlan.id.is_not(None), 1), else_=0)
+        gains_q = (
+            select(*pk, DemoPlot.demo_type, DemoPlot.crop, best.c.baseline_type, func.count(),
+                   *(func.coalesce(func.sum(case((best.c.level == lv, 1), else_=0)), 0) for lv in LEVELS),
+                   func.coalesce(func.sum(case((with_gain, 1), else_=0)), 0),
+                   func.coalesce(func.sum(case((with_gain, area), else_=0.0)), 0.0),
+                   func.coalesce(func.sum(case((with_gain, area * best.c.gain_pct), else_=0.0)), 0.0),
+                   func.coalesce(func.sum(case((with_yield, area * best.c.yield_kg_per_mu), else_=0.0)), 0.0),
+                   func.coalesce(func.sum(case((with_yield, area), else_=0.0)), 0.0),
+                   func.coalesce(func.sum(planned), 0), func.coalesce(func.sum(on_time), 0),
+                   func.coalesce(func.sum(late), 0))
+            .select_from(best)
+            .join(DemoPlot, DemoPlot.id == best.c.plot_id)
+            .outerjoin(SeasonPlan, and_(SeasonPlan.county_code == DemoPlot.county_code,
+                                        SeasonPlan.season == season))
+            .where(best.c.approved > 0, *where)
+            .group_by(*gk, DemoPlot.demo_type, DemoPlot.crop, best.c.baseline_type))
+    for row in session.connection().execute(gains_q).all():
+        accs, rest = split(row, len(pk))
+        demo_type, crop, baseline, n = rest[:4]
+        by_level = rest[4:4 + len(LEVELS)]
+        figures = rest[4 + len(LEVELS):4 + len(LEVELS) + len(GAIN_FIGURES)]
+        n_planned, n_on_time, n_late = rest[4 + len(LEVELS) + len(GAIN_FIGURES):]
         for acc in accs:
             acc.measured_plots += int(n)
-            acc.levels[level] += int(n)
-            acc.approved_planned += int(n_planned)
-            acc.on_time += int(n_on_time)
-            acc.late += int(n_late)
+            for lv, k in zip(LEVELS, by_level, strict=True):
+                if k:
+                    acc.levels[lv] += int(k)
+            acc.approved_planned += int(n_planned or 0)
+            acc.on_time += int(n_on_time or 0)
+            acc.late += int(n_late or 0)
             values = acc.gains.setdefault((demo_type, crop, baseline), [0.0] * 5)
-            for i, v in enumerate((n_gain, gain_w, gain_area, yield_area, yield_w)):
-                values[i] += float(v)
+            for i, v in enumerate(figures):
+                values[i] += float(v or 0.0)
 
     # land quality: plots by scenario, grade change from their soil samples
     graded = (select(SoilSample.plot_id.label("plot_id"), SoilSample.grade.label("grade"),

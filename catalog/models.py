@@ -7,6 +7,7 @@ from catalog import (  # noqa: F401
     classify,
     classify_rules,
     codelists,
+    county_gains,
     county_refresh,
     county_totals,
     divisions,

@@ -1,10 +1,12 @@
-"""The rows kept per county (``catalog.county_refresh``): its plot totals (``catalog.county_totals``) and implausible
-yields (``catalog.yield_outliers``) stay exactly what a from-scratch computation gives after inserts, edits,
-approvals, rejections, deletions, plot moves, park and area changes and control plots; each step's flagged plot
-and fences, and the totals at a few steps, computed by hand. On SQLite and PostGIS."""
+"""The rows kept per county (``catalog.county_refresh``): its plot totals (``catalog.county_totals``), measured
+plots (``catalog.county_gains``) and implausible yields (``catalog.yield_outliers``) stay exactly what a
+from-scratch computation gives after inserts, edits, approvals, rejections, deletions, plot moves, park and area
+changes, control plots and plan changes; each step's flagged plot and fences, and the totals and gains at a few
+steps, computed by hand. On SQLite and PostGIS."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 from pathlib import Path
 
@@ -12,17 +14,20 @@ import pytest
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
+from catalog.county_gains import CountyGain, gains_query
 from catalog.county_totals import CountyTotal, totals_query
 from catalog.db import new_id
 from catalog.field import DemoPlot, YieldMeasurement
 from catalog.gaps import implausible_yields
 from catalog.plot_figures import refresh_plot_figures
+from catalog.seasons import SeasonPlan
 from catalog.yield_outliers import ImplausibleYield, outlier_query
 from gis.area import M2_PER_MU
 from tests.catalog.coverage_data import SEASON
 
 approx = pytest.approx
-MIGRATION = Path(__file__).resolve().parents[2] / "catalog/migrations/versions/0013_county_rows.py"
+VERSIONS = Path(__file__).resolve().parents[2] / "catalog/migrations/versions"
+MIGRATION, GAINS_MIGRATION = VERSIONS / "0013_county_rows.py", VERSIONS / "0014_county_gains.py"
 
 
 def stored(session: Session) -> list[tuple[object, ...]]:
@@ -46,6 +51,36 @@ def recomputed_totals(session: Session) -> list[tuple[object, ...]]:
     return sorted((tuple(r) for r in session.execute(totals_query())), key=repr)
 
 
+def _rounded(row: object) -> tuple[object, ...]:
+    """A row with its floats to 4 places: sums of area × yield come out in the last bits as the plan adds them."""
+    return tuple(round(v, 4) if isinstance(v, float) else v for v in row)  # type: ignore[attr-defined]
+
+
+def stored_gains(session: Session) -> list[tuple[object, ...]]:
+    g = CountyGain
+    return sorted((_rounded(r) for r in session.execute(
+        select(g.season, g.county_code, g.site_id, g.demo_type, g.crop, g.baseline_type, g.plots, g.level_county,
+               g.level_city, g.level_province, g.level_ministry, g.gain_plots, g.gain_area_m2, g.gain_weighted,
+               g.yield_weighted, g.yield_area_m2, g.planned, g.on_time, g.late))), key=repr)
+
+
+def recomputed_gains(session: Session) -> list[tuple[object, ...]]:
+    return sorted((_rounded(r) for r in session.execute(gains_query())), key=repr)
+
+
+def gains(session: Session, county: str = "410102") -> dict[str | None, tuple[object, ...]]:
+    """The kept gains of ``county`` by baseline type, after checking every kept row is exact: (plots, county / city
+    / province level, plots with a gain, area-weighted gain %, area-weighted kg/亩, planned, on time, late)."""
+    session.flush()
+    assert stored_gains(session) == recomputed_gains(session)
+    g = CountyGain
+    return {r[0]: (r[1], *r[2:5], r[5], round(r[6] / r[7], 6) if r[7] else None, round(r[8] / r[9], 6), *r[10:])
+            for r in session.execute(
+                select(g.baseline_type, g.plots, g.level_county, g.level_city, g.level_province, g.gain_plots,
+                       g.gain_weighted, g.gain_area_m2, g.yield_weighted, g.yield_area_m2, g.planned, g.on_time,
+                       g.late).where(g.season == SEASON, g.county_code == county))}
+
+
 def totals(session: Session, county: str = "410102") -> dict[str | None, tuple[object, ...]]:
     """The kept totals of ``county`` by park: (plots, 亩, land plots, measurements, approved, figured)."""
     t = CountyTotal
@@ -59,6 +94,7 @@ def flagged(session: Session) -> list[tuple[str, float, tuple[float, float] | No
     session.flush()
     assert stored(session) == recomputed(session)
     assert stored_totals(session) == recomputed_totals(session)
+    assert stored_gains(session) == recomputed_gains(session)
     return [(f.name, f.yield_kg_per_mu or 0.0, f.fence) for f in implausible_yields(session, SEASON)]
 
 
@@ -151,21 +187,68 @@ def test_bulk_refresh_and_the_migrations_fill_equal_the_computation(session: Ses
     expected_totals = recomputed_totals(session)
     assert [r[3:] for r in expected_totals] == [(10, approx(100 * M2_PER_MU), 0, 0.0, approx(100 * M2_PER_MU),
                                                  10, 10, 10)]
+    expected_gains = recomputed_gains(session)
+    assert [r[6:] for r in expected_gains] == [(10, 10, 0, 0, 0, 0, 0.0, 0.0, approx(sum(
+        [600, 610, 620, 630, 640, 650, 660, 670, 680, 2000]) * 10 * M2_PER_MU), approx(100 * M2_PER_MU), 0, 0, 0)]
     conn.execute(delete(ImplausibleYield))
     conn.execute(delete(CountyTotal))
+    conn.execute(delete(CountyGain))
     refresh_plot_figures(conn)  # every plot, as the bulk writers call it
     assert stored(session) == expected
     assert stored_totals(session) == expected_totals
-    spec = importlib.util.spec_from_file_location("m0013", MIGRATION)
-    assert spec is not None and spec.loader is not None
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
+    assert stored_gains(session) == expected_gains
+    m13, m14 = (_load(path) for path in (MIGRATION, GAINS_MIGRATION))
     conn.execute(delete(ImplausibleYield))
     conn.execute(delete(CountyTotal))
-    conn.execute(text(migration.FILL), {"no": False})
-    conn.execute(text(migration.FILL_TOTALS), {"no": False})
+    conn.execute(delete(CountyGain))
+    conn.execute(text(m13.FILL), {"no": False})
+    conn.execute(text(m13.FILL_TOTALS), {"no": False})
+    conn.execute(text(m14.FILL), {"no": False})
     assert stored(session) == expected
     assert stored_totals(session) == expected_totals
+    assert stored_gains(session) == expected_gains
+
+
+def _load(path: Path) -> object:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_kept_gains_follow_levels_baselines_and_the_plan(session: Session) -> None:
+    d = dt.date
+    a, b, c = (_plot(session, name) for name in "ABC")
+    c.area_m2 = 30 * M2_PER_MU
+    ma = _measure(session, a, 600)
+    ma.measured_on, ma.baseline_type, ma.gain_pct = d(2026, 9, 20), "check_variety", 10.0
+    mc = _measure(session, c, 700)
+    mc.measured_on, mc.baseline_type, mc.gain_pct = d(2026, 10, 20), "check_variety", 2.0
+    mb = _measure(session, b, 650)
+    mb.measured_on = d(2026, 9, 25)  # no baseline: no gain
+    # A 10 亩 +10 %, C 30 亩 +2 % → (10×10 + 30×2) / 40 = 4 %; yields (600×10 + 700×30) / 40 = 675; no plan
+    assert gains(session) == {"check_variety": (2, 2, 0, 0, 2, approx(4.0), approx(675.0), 0, 0, 0),
+                              None: (1, 1, 0, 0, 0, None, approx(650.0), 0, 0, 0)}
+
+    plan = SeasonPlan(county_code="410102", season=SEASON, plots_expected=3, deadline=d(2026, 10, 1))
+    session.add(plan)  # A and B by the deadline, C after it
+    assert gains(session) == {"check_variety": (2, 2, 0, 0, 2, approx(4.0), approx(675.0), 2, 1, 1),
+                              None: (1, 1, 0, 0, 0, None, approx(650.0), 1, 1, 0)}
+    plan.deadline = d(2026, 10, 31)  # all on time
+    assert gains(session)["check_variety"][-3:] == (2, 2, 0)
+    city = _measure(session, c, 720, level="city")  # C's figure now stands on the city's re-test
+    city.measured_on, city.baseline_type, city.gain_pct = d(2026, 10, 25), "check_variety", 5.0
+    # (10×10 + 30×5) / 40 = 6.25 %; (600×10 + 720×30) / 40 = 690; C first approved on 10-20 still
+    assert gains(session)["check_variety"] == (2, 1, 1, 0, 2, approx(6.25), approx(690.0), 2, 2, 0)
+    plan.county_code = "410122"  # the plan was 410122's: 410102 has none now
+    assert gains(session)["check_variety"][-3:] == (0, 0, 0)
+    plan.county_code = "410102"
+    assert gains(session)["check_variety"][-3:] == (2, 2, 0)
+    session.delete(plan)
+    assert gains(session)["check_variety"][-3:] == (0, 0, 0)
+    b.deleted = True
+    assert set(gains(session)) == {"check_variety"}
 
 
 @pytest.mark.postgis
