@@ -15,6 +15,7 @@ recomputes its (season, county) too (``catalog.county_refresh``), as a plot or a
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Float, Index, Integer, String, Table, and_, case, delete, func, insert, or_, select
@@ -62,9 +63,9 @@ _COLUMNS = ["season", "county_code", "site_id", "demo_type", "crop", "baseline_t
             *FIGURES, "planned", "on_time", "late"]
 
 
-def gains_query(season: str | None = None, counties: list[str] | None = None) -> Any:
+def gains_query(season: Any = None, counties: Any = None) -> Any:
     """SELECT of the ``county_gain`` rows computed from the plots, their figures and the plans (of ``season`` and
-    ``counties``; None: all)."""
+    ``counties``, values or ``county_totals.SEASON`` and ``COUNTIES``; None: all)."""
     p, f, plan = DemoPlot, PlotFigure, SeasonPlan
     where: list[Any] = [f.approved > 0, p.deleted.is_(False), ~is_control_plot()]
     if season is not None:
@@ -100,6 +101,16 @@ def refresh_gains(conn: Connection, groups: Iterable[tuple[str, str]] | None = N
         conn.execute(delete(table))
         conn.execute(insert(table).from_select(_COLUMNS, gains_query()))
         return
+    remove, add = _chunk_statements()
     for season, chunk in county_totals.season_chunks(groups):
-        conn.execute(delete(table).where(table.c.season == season, table.c.county_code.in_(chunk)))
-        conn.execute(insert(table).from_select(_COLUMNS, gains_query(season, chunk)))
+        conn.execute(remove, county_totals.chunk_params(season, chunk))
+        conn.execute(add, county_totals.chunk_params(season, chunk))
+
+
+@cache
+def _chunk_statements() -> tuple[Any, Any]:
+    table = CountyGain.__table__
+    assert isinstance(table, Table)
+    season, counties = county_totals.SEASON, county_totals.COUNTIES
+    return (delete(table).where(table.c.season == season, table.c.county_code.in_(counties)),
+            insert(table).from_select(_COLUMNS, gains_query(season, counties)))

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Float, Index, Integer, String, Table, case, delete, func, insert, select
+from sqlalchemy import Float, Index, Integer, String, Table, bindparam, case, delete, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,6 +26,10 @@ from catalog.field import DemoPlot, is_control_plot
 from catalog.plot_figures import PlotFigure
 
 _CHUNK = 500
+# A push batch refreshes its counties' rows: their statements are built once, with the season and the counties as
+# parameters — building one per batch cost more than running it (SQLAlchemy caches only the compilation).
+SEASON = bindparam("yx_season")
+COUNTIES = bindparam("yx_counties", expanding=True)
 
 
 class CountyTotal(Base):
@@ -50,9 +55,9 @@ _COLUMNS = ["season", "county_code", "site_id", "plots", "area_m2", "land_plots"
             "measurements", "approved", "figured"]
 
 
-def totals_query(season: str | None = None, counties: list[str] | None = None) -> Any:
+def totals_query(season: Any = None, counties: Any = None) -> Any:
     """SELECT of the ``county_total`` rows computed from the plots and their figures (of ``season`` and
-    ``counties``; None: all)."""
+    ``counties``, values or :data:`SEASON` and :data:`COUNTIES`; None: all)."""
     p, f = DemoPlot, PlotFigure
     where: list[Any] = [p.deleted.is_(False),
                         ~is_control_plot()]
@@ -79,9 +84,23 @@ def refresh_totals(conn: Connection, groups: Iterable[tuple[str, str]] | None = 
         conn.execute(delete(table))
         conn.execute(insert(table).from_select(_COLUMNS, totals_query()))
         return
+    remove, add = _chunk_statements()
     for season, chunk in season_chunks(groups):
-        conn.execute(delete(table).where(table.c.season == season, table.c.county_code.in_(chunk)))
-        conn.execute(insert(table).from_select(_COLUMNS, totals_query(season, chunk)))
+        conn.execute(remove, chunk_params(season, chunk))
+        conn.execute(add, chunk_params(season, chunk))
+
+
+@cache
+def _chunk_statements() -> tuple[Any, Any]:
+    table = CountyTotal.__table__
+    assert isinstance(table, Table)
+    return (delete(table).where(table.c.season == SEASON, table.c.county_code.in_(COUNTIES)),
+            insert(table).from_select(_COLUMNS, totals_query(SEASON, COUNTIES)))
+
+
+def chunk_params(season: str, counties: list[str]) -> dict[str, Any]:
+    """The values of :data:`SEASON` and :data:`COUNTIES`."""
+    return {"yx_season": season, "yx_counties": counties}
 
 
 def season_chunks(groups: Iterable[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:

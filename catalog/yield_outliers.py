@@ -14,6 +14,7 @@ What recomputes a (season, county), with its totals (``catalog.county_totals``),
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Float, Index, String, Table, and_, case, delete, func, insert, or_, select
@@ -46,9 +47,9 @@ Index("ix_implausible_yield_season_county", ImplausibleYield.season, Implausible
 _COLUMNS = ["plot_id", "season", "county_code", "crop", "yield_kg_per_mu", "low", "high"]
 
 
-def outlier_query(season: str | None = None, counties: list[str] | None = None) -> Any:
+def outlier_query(season: Any = None, counties: Any = None) -> Any:
     """SELECT (plot, season, county, crop, yield, low, high) of the plots outside their fences, computed from the
-    figures: of ``season`` and ``counties`` (None: all)."""
+    figures: of ``season`` and ``counties`` (values or ``county_totals.SEASON`` and ``COUNTIES``; None: all)."""
     f, p = PlotFigure, DemoPlot
     where: list[Any] = [f.approved > 0, f.yield_kg_per_mu.is_not(None), p.demo_type == "variety",
                         p.deleted.is_(False),
@@ -91,9 +92,19 @@ def refresh_outliers(conn: Connection, groups: Iterable[tuple[str, str]] | None 
         conn.execute(delete(table))
         conn.execute(insert(table).from_select(_COLUMNS, outlier_query()))
         return
+    query, remove = _chunk_statements()
     for season, chunk in county_totals.season_chunks(groups):
-        rows = [dict(zip(_COLUMNS, r, strict=True)) for r in conn.execute(outlier_query(season, chunk))]
-        conn.execute(delete(table).where(table.c.season == season, table.c.county_code.in_(chunk)))
+        params = county_totals.chunk_params(season, chunk)
+        rows = [dict(zip(_COLUMNS, r, strict=True)) for r in conn.execute(query, params)]
+        conn.execute(remove, params)
         if rows:  # a plot moved here from a county not recomputed must not keep its old row
             conn.execute(delete(table).where(table.c.plot_id.in_([r["plot_id"] for r in rows])))
             conn.execute(insert(table), rows)
+
+
+@cache
+def _chunk_statements() -> tuple[Any, Any]:
+    table = _table()
+    season, counties = county_totals.SEASON, county_totals.COUNTIES
+    return (outlier_query(season, counties),
+            delete(table).where(table.c.season == season, table.c.county_code.in_(counties)))
