@@ -375,6 +375,9 @@ def serve_worker(argv: list[str]) -> None:
 
     gis.county_index()  # loaded once per process (1–2 s) on the first plot it checks: not a sync's cost
     app = create_app({"DATABASE_URL": args.db, "INSTANCE_PATH": args.instance, "SECRET_KEY": uuid.uuid4().hex})
+    from server.production import settle_heap
+
+    settle_heap()  # as a production worker does once its app is built
     wsgi: Any = app
     if args.profile:
         wsgi = _profiled(app, Path(args.profile) / f"server-{os.getpid()}.prof")

@@ -126,20 +126,21 @@ def _too_few_points(ring: NDArray[np.float64]) -> bool:
 
 
 def _spike_vertices(ring: NDArray[np.float64], max_angle_deg: float) -> list[int]:
-    """Indices (in the open ring) of vertices where the boundary turns back sharper than ``max_angle_deg``."""
-    r = _distinct_open(ring)
-    n = len(r)
+    """Indices (in the open ring: no closing point, no consecutive duplicates) of vertices where the boundary turns
+    back sharper than ``max_angle_deg``. The angle at a vertex is below the limit when its cosine is above the
+    limit's: no arccos, and a handful of array operations for a plot's few dozen points."""
+    n = len(ring)
     if n < 3:
         return []
-    scale = math.cos(math.radians(float(np.mean(r[:, 1]))))
-    pts = r * np.array([scale, 1.0])
-    prev_v = np.roll(pts, 1, axis=0) - pts
-    next_v = np.roll(pts, -1, axis=0) - pts
-    dot = np.sum(prev_v * next_v, axis=1)
-    norms = np.linalg.norm(prev_v, axis=1) * np.linalg.norm(next_v, axis=1)
+    scale = math.cos(math.radians(float(ring[:, 1].mean())))
+    pts = ring * (scale, 1.0)
+    edges = np.diff(pts, axis=0, prepend=pts[-1:], append=pts[:1])  # edges[i] = pts[i] − pts[i − 1], cyclic
+    back, ahead = -edges[:-1], edges[1:]  # from each vertex to the one before it and to the one after it
+    dot = (back * ahead).sum(axis=1)
+    norms = np.hypot(back[:, 0], back[:, 1]) * np.hypot(ahead[:, 0], ahead[:, 1])
     with np.errstate(invalid="ignore", divide="ignore"):
-        angle = np.degrees(np.arccos(np.clip(dot / norms, -1.0, 1.0)))
-    return [int(i) for i in np.nonzero(angle < max_angle_deg)[0]]
+        sharp = dot / norms > math.cos(math.radians(max_angle_deg))
+    return [int(i) for i in np.flatnonzero(sharp)]
 
 
 def _planar_area_m2(geom: BaseGeometry) -> float:
@@ -169,41 +170,50 @@ def validate_boundary(
     ``max_area_mu`` is the largest plausible plot (亩); ``spike_angle_deg`` the sharpest
     turn-back accepted at a vertex.
     """
+    return _validate(boundary, max_area_mu, spike_angle_deg)[0]
+
+
+def _validate(boundary: BaseGeometry | Coords, max_area_mu: float, spike_angle_deg: float
+              ) -> tuple[list[Issue], float | None]:
+    """:func:`validate_boundary`'s issues, and the geodesic area (m²) it measured (None: it stopped before)."""
     rings = _ring_coords(boundary)
     allc = np.concatenate(rings) if rings else np.empty((0, 2))
     issues: list[Issue] = []
     lat_out_of_range = bool(np.any(np.abs(allc[:, 1]) > 90)) and not _in_box(allc[:, 1], allc[:, 0])
     if not np.all(np.isfinite(allc)) or lat_out_of_range:
-        return [Issue.of(IssueCode.INVALID_COORDINATES)]
+        return [Issue.of(IssueCode.INVALID_COORDINATES)], None
     if len(allc) and not _in_box(allc[:, 0], allc[:, 1]):
         if _in_box(allc[:, 1], allc[:, 0]):
-            return [Issue.of(IssueCode.LAT_LON_SWAPPED)]
+            return [Issue.of(IssueCode.LAT_LON_SWAPPED)], None
         if np.any(np.abs(allc[:, 0]) > 180):
-            return [Issue.of(IssueCode.INVALID_COORDINATES)]
+            return [Issue.of(IssueCode.INVALID_COORDINATES)], None
         issues.append(Issue.of(IssueCode.OUTSIDE_CHINA))
     open_rings = [_distinct_open(r) for r in rings]
     if not open_rings or any(_too_few_points(r) for r in open_rings):
-        return [*issues, Issue.of(IssueCode.TOO_FEW_POINTS)]
+        return [*issues, Issue.of(IssueCode.TOO_FEW_POINTS)], None
     dups = sum(_consecutive_duplicates(r[:-1] if len(r) > 1 and np.array_equal(r[0], r[-1]) else r)
                for r in rings)
     if dups:
         issues.append(Issue.of(IssueCode.DUPLICATE_VERTICES, count=dups))
-    polys = [Polygon(r) for r in open_rings]
-    geom: BaseGeometry = polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+    geom: BaseGeometry
     if isinstance(boundary, Polygon | MultiPolygon):
         geom = shapely.remove_repeated_points(boundary)
+    else:
+        polys = [Polygon(r) for r in open_rings]
+        geom = polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
     valid = geom.is_valid
-    if _planar_area_m2(geom if valid else shapely.make_valid(geom)) < MIN_AREA_M2:
-        return [*issues, Issue.of(IssueCode.ZERO_AREA)]
+    areal = geom if valid else shapely.make_valid(geom)
+    if _planar_area_m2(areal) < MIN_AREA_M2:
+        return [*issues, Issue.of(IssueCode.ZERO_AREA)], None
     if not valid:
         issues.append(Issue.of(IssueCode.SELF_INTERSECTION, reason=shapely.is_valid_reason(geom)))
-    area = geodesic_area(geom if valid else shapely.make_valid(geom))
+    area = geodesic_area(areal)
     spikes = [i for r in open_rings for i in _spike_vertices(r, spike_angle_deg)]
     if spikes:
         issues.append(Issue.of(IssueCode.SPIKE, vertices=spikes))
     if area > max_area_mu * M2_PER_MU:
         issues.append(Issue.of(IssueCode.TOO_LARGE, area_mu=area / M2_PER_MU, max_area_mu=max_area_mu))
-    return issues
+    return issues, area
 
 
 class RepairChange(StrEnum):
@@ -217,11 +227,13 @@ class RepairChange(StrEnum):
 
 @dataclass(frozen=True)
 class RepairResult:
-    """A repaired boundary (or None when it cannot be repaired safely), the changes and remaining issues."""
+    """A repaired boundary (or None when it cannot be repaired safely), the changes and remaining issues, and the
+    repaired boundary's geodesic area in m² (None without one)."""
 
     geometry: Polygon | MultiPolygon | None
     changes: list[RepairChange]
     issues: list[Issue]
+    area_m2: float | None = None
 
 
 def _signed_shoelace_area_m2(geom: Polygon | MultiPolygon) -> float:
@@ -237,7 +249,8 @@ def _signed_shoelace_area_m2(geom: Polygon | MultiPolygon) -> float:
 
 
 def repair_boundary(
-    boundary: BaseGeometry | Coords, *, max_area_change: float = 0.005, **validate_options: Any
+    boundary: BaseGeometry | Coords, *, max_area_change: float = 0.005, max_area_mu: float = DEFAULT_MAX_AREA_MU,
+    spike_angle_deg: float = DEFAULT_SPIKE_ANGLE_DEG,
 ) -> RepairResult:
     """Apply safe fixes to a WGS-84 lon/lat boundary and report them.
 
@@ -254,7 +267,7 @@ def repair_boundary(
     if any(_consecutive_duplicates(r) for r in rings):
         changes.append(RepairChange.REMOVED_DUPLICATE_VERTICES)
     if not open_rings or any(_too_few_points(r) for r in open_rings):
-        return RepairResult(None, changes, validate_boundary(boundary, **validate_options))
+        return RepairResult(None, changes, _validate(boundary, max_area_mu, spike_angle_deg)[0])
     if isinstance(boundary, MultiPolygon):
         geom: Polygon | MultiPolygon = shapely.remove_repeated_points(boundary)
     elif isinstance(boundary, Polygon):
@@ -268,14 +281,14 @@ def repair_boundary(
         reference = _signed_shoelace_area_m2(geom)
         unsafe = merged is None or reference <= 0
         if unsafe or abs(geodesic_area(merged) - reference) / reference > max_area_change:
-            return RepairResult(None, changes, validate_boundary(geom, **validate_options))
+            return RepairResult(None, changes, _validate(geom, max_area_mu, spike_angle_deg)[0])
         geom = merged
         changes.append(RepairChange.SPLIT_SELF_INTERSECTION)
     oriented = shapely.orient_polygons(geom)
     if not shapely.equals_exact(oriented, geom, tolerance=0.0):
         changes.append(RepairChange.ORIENTED)
-    geom = oriented
-    return RepairResult(geom, changes, validate_boundary(geom, **validate_options))
+    issues, area = _validate(oriented, max_area_mu, spike_angle_deg)
+    return RepairResult(oriented, changes, issues, area)
 
 
 @lru_cache(maxsize=1024)
