@@ -157,6 +157,11 @@ def issue_token(session: Session, user: User, kind: str, name: str) -> tuple[Tok
     return token, secret
 
 
+# A token's last use is kept to the minute: a device syncing writes its token row once a minute, not with every
+# request (each push batch, pull page and photo chunk).
+LAST_USED_STEP = dt.timedelta(minutes=1)
+
+
 def user_for_secret(session: Session, secret: str) -> tuple[User, Token] | None:
     """The active user behind a live token, or None (unknown, revoked, or the account disabled)."""
     token = session.scalar(select(Token).where(Token.secret_hash == _secret_hash(secret)))
@@ -165,7 +170,9 @@ def user_for_secret(session: Session, secret: str) -> tuple[User, Token] | None:
     user = session.get(User, token.user_id)
     if user is None or not user.active:
         return None
-    token.last_used_at = utcnow()
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_STEP:
+        token.last_used_at = now
     return user, token
 
 

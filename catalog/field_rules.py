@@ -404,15 +404,15 @@ def plot_overlaps(session: Session, plot_id: str, boundary: BaseGeometry, season
         if session.info.get(DEFER_NEW) is None:
             rows = list(session.execute(_OVERLAPS_SQL, {"wkb": wkb, "season": season, "id": plot_id}))
         else:  # the plots waiting in the session (all new) are read from it, not flushed one query at a time
+            conn = session.connection()  # Core: no autoflush
+            rows = list(conn.execute(_OVERLAPS_SQL, {"wkb": wkb, "season": season, "id": plot_id}))
+            box = boundary.bounds
             with session.no_autoflush:
-                rows = list(session.execute(_OVERLAPS_SQL, {"wkb": wkb, "season": season, "id": plot_id}))
-                box = boundary.bounds
                 pending = [p for p, other in _waiting(session, DemoPlot) if other is not None
                            and _boxes_meet(other, box) and p.season == season and not p.deleted and p.id != plot_id]
-                if pending:
-                    rows += session.execute(_PENDING_OVERLAPS_SQL, {
-                        "wkb": wkb, "ids": [p.id for p in pending],
-                        "wkbs": [shapely.to_wkb(p.boundary) for p in pending]})
+            if pending:
+                rows += conn.execute(_PENDING_OVERLAPS_SQL, {
+                    "wkb": wkb, "ids": [p.id for p in pending], "wkbs": [shapely.to_wkb(p.boundary) for p in pending]})
         found = [(str(pid), float(area)) for pid, area in rows if area is not None and area >= min_area_m2]
     else:
         others = session.execute(select(DemoPlot.id, DemoPlot.boundary).where(

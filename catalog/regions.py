@@ -191,8 +191,8 @@ def outside_county(
         "pad": 3 * tolerance_m / 90_000.0 + 0.01,
         "proj": f"+proj=aeqd +lat_0={c.y:.7f} +lon_0={c.x:.7f} +datum=WGS84 +units=m",
     }
-    with session.no_autoflush:  # reads county borders only: the records waiting in the session do not matter
-        has_polygon, outside = session.execute(_OUTSIDE_SQL, params).one()
+    # reads county borders only: the records waiting in the session do not matter (no flush; Core, not the ORM)
+    has_polygon, outside = session.connection().execute(_OUTSIDE_SQL, params).one()
     if not has_polygon:
         return False
     return True if outside is None else bool(outside)
