@@ -164,11 +164,12 @@ LAST_USED_STEP = dt.timedelta(minutes=1)
 
 def user_for_secret(session: Session, secret: str) -> tuple[User, Token] | None:
     """The active user behind a live token, or None (unknown, revoked, or the account disabled)."""
-    token = session.scalar(select(Token).where(Token.secret_hash == _secret_hash(secret)))
-    if token is None or token.revoked_at is not None:
+    found = session.execute(select(Token, User).join(User, User.id == Token.user_id)  # one query: every request
+                            .where(Token.secret_hash == _secret_hash(secret))).first()
+    if found is None:
         return None
-    user = session.get(User, token.user_id)
-    if user is None or not user.active:
+    token, user = found
+    if token.revoked_at is not None or not user.active:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_STEP:
