@@ -15,10 +15,9 @@ recomputes its (season, county) too (``catalog.county_refresh``), as a plot or a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Float, Index, Integer, String, Table, and_, case, delete, func, insert, or_, select
+from sqlalchemy import Float, Index, Integer, String, and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -63,15 +62,12 @@ _COLUMNS = ["season", "county_code", "site_id", "demo_type", "crop", "baseline_t
             *FIGURES, "planned", "on_time", "late"]
 
 
-def gains_query(season: Any = None, counties: Any = None) -> Any:
-    """SELECT of the ``county_gain`` rows computed from the plots, their figures and the plans (of ``season`` and
-    ``counties``, values or ``county_totals.SEASON`` and ``COUNTIES``; None: all)."""
+def measured(*keys: Any) -> Any:
+    """SELECT ``keys`` and the figures of a ``county_gain`` row — the plots, by review level, ``FIGURES``, planned,
+    on time, late — over the plots' best approved measurements (``plot_figure``) joined with their plots and their
+    counties' plans for the season; the caller adds its filters and groups by ``keys``. Also the live query of the
+    views that read the plots themselves (``catalog.coverage``: a site, a county)."""
     p, f, plan = DemoPlot, PlotFigure, SeasonPlan
-    where: list[Any] = [f.approved > 0, p.deleted.is_(False), ~is_control_plot()]
-    if season is not None:
-        where.append(p.season == season)
-    if counties is not None:
-        where.append(p.county_code.in_(counties))
     area = func.coalesce(p.area_m2, 0.0)
     with_gain = f.gain_pct.is_not(None)
     with_yield = f.yield_kg_per_mu.is_not(None)
@@ -79,7 +75,7 @@ def gains_query(season: Any = None, counties: Any = None) -> Any:
     def total(value: Any, when: Any, zero: Any) -> Any:
         return func.coalesce(func.sum(case((when, value), else_=zero)), zero)
 
-    return (select(p.season, p.county_code, p.site_id, p.demo_type, p.crop, f.baseline_type, func.count(),
+    return (select(*keys, func.count(),
                    *(total(1, f.level == lv, 0) for lv in LEVELS),
                    total(1, with_gain, 0), total(area, with_gain, 0.0), total(area * f.gain_pct, with_gain, 0.0),
                    total(area * f.yield_kg_per_mu, with_yield, 0.0), total(area, with_yield, 0.0),
@@ -89,28 +85,22 @@ def gains_query(season: Any = None, counties: Any = None) -> Any:
                                  or_(f.first_on.is_(None), f.first_on > plan.deadline)), 0))
             .select_from(f).join(p, p.id == f.plot_id)
             .outerjoin(plan, and_(plan.county_code == p.county_code, plan.season == p.season))
-            .where(*where)
-            .group_by(p.season, p.county_code, p.site_id, p.demo_type, p.crop, f.baseline_type))
+            .where(f.approved > 0))
+
+
+def gains_query(season: Any = None, counties: Any = None) -> Any:
+    """SELECT of the ``county_gain`` rows computed from the plots, their figures and the plans (of ``season`` and
+    ``counties``, values or ``county_totals.SEASON`` and ``COUNTIES``; None: all)."""
+    p = DemoPlot
+    where: list[Any] = [p.deleted.is_(False), ~is_control_plot()]
+    if season is not None:
+        where.append(p.season == season)
+    if counties is not None:
+        where.append(p.county_code.in_(counties))
+    keys = (p.season, p.county_code, p.site_id, p.demo_type, p.crop, PlotFigure.baseline_type)
+    return measured(*keys).where(*where).group_by(*keys)
 
 
 def refresh_gains(conn: Connection, groups: Iterable[tuple[str, str]] | None = None) -> None:
     """Recompute the rows of ``groups`` ((season, county) pairs; None: every one), in SQL."""
-    table = CountyGain.__table__
-    assert isinstance(table, Table)
-    if groups is None:
-        conn.execute(delete(table))
-        conn.execute(insert(table).from_select(_COLUMNS, gains_query()))
-        return
-    remove, add = _chunk_statements()
-    for season, chunk in county_totals.season_chunks(groups):
-        conn.execute(remove, county_totals.chunk_params(season, chunk))
-        conn.execute(add, county_totals.chunk_params(season, chunk))
-
-
-@cache
-def _chunk_statements() -> tuple[Any, Any]:
-    table = CountyGain.__table__
-    assert isinstance(table, Table)
-    season, counties = county_totals.SEASON, county_totals.COUNTIES
-    return (delete(table).where(table.c.season == season, table.c.county_code.in_(counties)),
-            insert(table).from_select(_COLUMNS, gains_query(season, counties)))
+    county_totals.refresh_rows(conn, CountyGain.__table__, _COLUMNS, gains_query, groups)

@@ -13,7 +13,7 @@ apart. They are recomputed, per (season, county), with the implausible yields (`
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from typing import Any
 
@@ -78,24 +78,28 @@ def totals_query(season: Any = None, counties: Any = None) -> Any:
 
 def refresh_totals(conn: Connection, groups: Iterable[tuple[str, str]] | None = None) -> None:
     """Recompute the totals of ``groups`` ((season, county) pairs; None: every one), in SQL."""
-    table = CountyTotal.__table__
+    refresh_rows(conn, CountyTotal.__table__, _COLUMNS, totals_query, groups)
+
+
+def refresh_rows(conn: Connection, table: Any, columns: list[str], query: Callable[..., Any],
+                 groups: Iterable[tuple[str, str]] | None) -> None:
+    """Replace the rows of ``table`` of ``groups`` ((season, county) pairs; None: every one) with those
+    ``query(season, counties)`` selects into ``columns``."""
     assert isinstance(table, Table)
     if groups is None:
         conn.execute(delete(table))
-        conn.execute(insert(table).from_select(_COLUMNS, totals_query()))
+        conn.execute(insert(table).from_select(columns, query()))
         return
-    remove, add = _chunk_statements()
+    remove, add = _chunk_statements(table, tuple(columns), query)
     for season, chunk in season_chunks(groups):
         conn.execute(remove, chunk_params(season, chunk))
         conn.execute(add, chunk_params(season, chunk))
 
 
 @cache
-def _chunk_statements() -> tuple[Any, Any]:
-    table = CountyTotal.__table__
-    assert isinstance(table, Table)
+def _chunk_statements(table: Table, columns: tuple[str, ...], query: Callable[..., Any]) -> tuple[Any, Any]:
     return (delete(table).where(table.c.season == SEASON, table.c.county_code.in_(COUNTIES)),
-            insert(table).from_select(_COLUMNS, totals_query(SEASON, COUNTIES)))
+            insert(table).from_select(list(columns), query(SEASON, COUNTIES)))
 
 
 def chunk_params(season: str, counties: list[str]) -> dict[str, Any]:

@@ -47,7 +47,7 @@ from sqlalchemy.sql.elements import Null
 
 from catalog.access import OFFICER_ROLES, Actor
 from catalog.county_gains import FIGURES as GAIN_FIGURES
-from catalog.county_gains import LEVEL_COLUMNS, CountyGain
+from catalog.county_gains import LEVEL_COLUMNS, CountyGain, measured
 from catalog.county_totals import CountyTotal
 from catalog.db import beijing_today
 from catalog.divisions import ROOT, Division
@@ -550,7 +550,6 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
 
     # each plot's best approved measurement: levels, gains by crop and baseline, completeness against the plan;
     # in ``units`` from the counties' kept rows (catalog.county_gains), a few thousand counties' rows
-    area = func.coalesce(DemoPlot.area_m2, 0.0)
     if joined:
         g = CountyGain
         gkey = key_of(g.county_code, g.site_id)
@@ -559,32 +558,9 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
                                   func.sum(g.planned), func.sum(g.on_time), func.sum(g.late)), g.county_code) \
             .where(g.season == season, *((_prefixed(g.county_code, prefix),) if prefix else ())) \
             .group_by(*grouped(gkey), g.demo_type, g.crop, g.baseline_type)
-    else:
-        best = PlotFigure.__table__  # each plot's best approved measurement (catalog.plot_figures)
-        with_gain = best.c.gain_pct.is_not(None)
-        with_yield = best.c.yield_kg_per_mu.is_not(None)
-        on_time = case((and_(SeasonPlan.deadline.is_not(None), best.c.first_on <= SeasonPlan.deadline), 1),
-                       else_=0)
-        late = case((and_(SeasonPlan.deadline.is_not(None), or_(best.c.first_on.is_(None),
-                                                                 best.c.first_on > SeasonPlan.deadline)), 1),
-                    else_=0)
-        planned = case((SeasonPlan.id.is_not(None), 1), else_=0)
-        gains_q = (
-            select(*pk, DemoPlot.demo_type, DemoPlot.crop, best.c.baseline_type, func.count(),
-                   *(func.coalesce(func.sum(case((best.c.level == lv, 1), else_=0)), 0) for lv in LEVELS),
-                   func.coalesce(func.sum(case((with_gain, 1), else_=0)), 0),
-                   func.coalesce(func.sum(case((with_gain, area), else_=0.0)), 0.0),
-                   func.coalesce(func.sum(case((with_gain, area * best.c.gain_pct), else_=0.0)), 0.0),
-                   func.coalesce(func.sum(case((with_yield, area * best.c.yield_kg_per_mu), else_=0.0)), 0.0),
-                   func.coalesce(func.sum(case((with_yield, area), else_=0.0)), 0.0),
-                   func.coalesce(func.sum(planned), 0), func.coalesce(func.sum(on_time), 0),
-                   func.coalesce(func.sum(late), 0))
-            .select_from(best)
-            .join(DemoPlot, DemoPlot.id == best.c.plot_id)
-            .outerjoin(SeasonPlan, and_(SeasonPlan.county_code == DemoPlot.county_code,
-                                        SeasonPlan.season == season))
-            .where(best.c.approved > 0, *where)
-            .group_by(*gk, DemoPlot.demo_type, DemoPlot.crop, best.c.baseline_type))
+    else:  # the plots themselves, as the kept rows count them
+        gains_q = measured(*pk, DemoPlot.demo_type, DemoPlot.crop, PlotFigure.baseline_type) \
+            .where(*where).group_by(*gk, DemoPlot.demo_type, DemoPlot.crop, PlotFigure.baseline_type)
     for row in session.connection().execute(gains_q).all():
         accs, rest = split(row, len(pk))
         demo_type, crop, baseline, n = rest[:4]
@@ -604,6 +580,7 @@ def _field_figures(session: Session, season: str, prefix: str, site_id: str | No
                 values[i] += float(v or 0.0)
 
     # land quality: plots by scenario, grade change from their soil samples
+    area = func.coalesce(DemoPlot.area_m2, 0.0)
     graded = (select(SoilSample.plot_id.label("plot_id"), SoilSample.grade.label("grade"),
                      func.row_number().over(partition_by=SoilSample.plot_id,
                                             order_by=(SoilSample.sampled_on, SoilSample.id)).label("first_rn"),

@@ -281,8 +281,8 @@ def check_boundary(value: Any, source_crs: str, *, max_area_mu: float = DEFAULT_
         return None, [_err("boundary", str(i.code), i.message_zh, i.message_en, i.details or None) for i in issues]
     geom = result.geometry
     multi = geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom])
-    area = result.area_m2 if result.area_m2 is not None else gis.geodesic_area(multi)  # measured as it was checked
-    return Boundary(multi, area, [str(c) for c in result.changes]), []
+    assert result.area_m2 is not None  # measured as it was checked, with the repaired geometry
+    return Boundary(multi, result.area_m2, [str(c) for c in result.changes]), []
 
 
 def _season_code(season: str) -> str:
