@@ -384,6 +384,34 @@ def serve_worker(argv: list[str]) -> None:
     make_server("127.0.0.1", 0, wsgi, threaded=True, fd=args.fd).serve_forever()
 
 
+def serve_gunicorn(argv: list[str]) -> None:
+    """The production server (``server.production``: gunicorn, gthread workers of ``THREADS`` threads) on the
+    inherited listening socket, each worker's app built as ``serve_worker`` builds it."""
+    from server.production import GRACEFUL_TIMEOUT, THREADS, TIMEOUT, Gunicorn, settle_heap
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fd", type=int, required=True)
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--instance", required=True)
+    ap.add_argument("--workers", type=int, required=True)
+    args = ap.parse_args(argv)
+
+    class BenchGunicorn(Gunicorn):
+        def load(self) -> Any:
+            import gis
+            from server import create_app
+
+            gis.county_index()  # as serve_worker: not a sync's cost
+            app = create_app({"DATABASE_URL": args.db, "INSTANCE_PATH": args.instance, "SECRET_KEY": secret})
+            settle_heap()
+            return app
+
+    secret = uuid.uuid4().hex
+    BenchGunicorn({"bind": f"fd://{args.fd}", "workers": args.workers, "worker_class": "gthread",
+                   "threads": THREADS, "timeout": TIMEOUT, "graceful_timeout": GRACEFUL_TIMEOUT, "keepalive": 5,
+                   "accesslog": None, "errorlog": "-", "loglevel": "warning"}).run()
+
+
 def _profiled(app: Any, out: Path) -> Any:
     """``app`` with each request profiled in its own thread (cProfile sees one thread), all summed into ``out``
     when the process is told to stop."""
@@ -412,6 +440,16 @@ def _profiled(app: Any, out: Path) -> Any:
 
     signal.signal(signal.SIGTERM, stop)
     return wsgi
+
+
+def machine_busy_s() -> float | None:
+    """CPU seconds all cores of this machine spent busy so far (Linux ``/proc/stat``: all but idle and iowait),
+    None if unreadable: what the server, its database, the kits and anything else running took together."""
+    try:
+        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def proc_cpu_s(pid: int) -> float | None:
@@ -446,11 +484,16 @@ class Servers:
         os.set_inheritable(fd, True)
         self.log = instance / "server.log"
         instance.mkdir(parents=True, exist_ok=True)
+        self.workers = workers
+        common = ["--fd", str(fd), "--db", db_url, "--instance", str(instance)]
+        me = [sys.executable, str(Path(__file__).resolve())]
         with self.log.open("ab") as log:
-            self.procs = [subprocess.Popen(
-                [sys.executable, str(Path(__file__).resolve()), "--serve-worker", "--fd", str(fd), "--db", db_url,
-                 "--instance", str(instance), *(["--profile", str(profile)] if profile else [])],
-                pass_fds=(fd,), stdout=log, stderr=log) for _ in range(workers)]
+            if profile:  # werkzeug processes: each request is profiled in the thread that serves it
+                self.procs = [subprocess.Popen([*me, "--serve-worker", *common, "--profile", str(profile)],
+                                               pass_fds=(fd,), stdout=log, stderr=log) for _ in range(workers)]
+            else:  # gunicorn, as production serves (``server.production``)
+                self.procs = [subprocess.Popen([*me, "--serve-gunicorn", *common, "--workers", str(workers)],
+                                               pass_fds=(fd,), stdout=log, stderr=log)]
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -463,8 +506,15 @@ class Servers:
                 time.sleep(0.1)
 
     def cpu_s(self) -> float:
-        """User + system CPU seconds of the server processes so far."""
-        return sum(proc_cpu_s(p.pid) or 0.0 for p in self.procs)
+        """User + system CPU seconds of the server processes so far (a gunicorn master and its workers)."""
+        pids = {p.pid for p in self.procs}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) in pids:
+                    pids.add(int(stat.parent.name))
+            except (OSError, IndexError, ValueError):
+                continue
+        return sum(proc_cpu_s(pid) or 0.0 for pid in pids)
 
     def close(self) -> None:
         for p in self.procs:
@@ -989,6 +1039,7 @@ def throughput(url: str, servers: Servers, tmp: Path, *, kits: int, per_kit: int
         th.start()
     load = os.getloadavg()[0]  # other work on the machine shares its cores
     cpu0, pg0, kit0 = servers.cpu_s(), pg_backends_cpu(url), time.process_time()
+    busy0 = machine_busy_s()
     start.wait()
     t_start = time.perf_counter()
     for th in threads:
@@ -997,6 +1048,8 @@ def throughput(url: str, servers: Servers, tmp: Path, *, kits: int, per_kit: int
         raise errors[0]
     wall = max(d[0] for d in done) - t_start
     cpu, kit_cpu = servers.cpu_s() - cpu0, time.process_time() - kit0
+    busy1 = machine_busy_s()
+    busy = busy1 - busy0 if busy0 is not None and busy1 is not None else None
     pg1 = pg_backends_cpu(url)
     pg_cpu = sum(v - pg0.get(pid, 0.0) for pid, v in pg1.items()) if pg1 else None
     pushed = sum(d[1] for d in done)
@@ -1009,9 +1062,10 @@ def throughput(url: str, servers: Servers, tmp: Path, *, kits: int, per_kit: int
         st.close()
     per = (lambda v: 1000 * v / pushed if pushed and v is not None else None)  # noqa: E731
     return {"kits": len(stores), "mutations": pushed, "batch": batch, "wall_s": wall,
-            "push_mutations_per_s": pushed / wall if wall else None, "workers": len(servers.procs),
+            "push_mutations_per_s": pushed / wall if wall else None, "workers": servers.workers,
             "app_cpu_ms_per_mutation": per(cpu), "db_cpu_ms_per_mutation": per(pg_cpu),
-            "kits_cpu_ms_per_mutation": per(kit_cpu), "load_before": load, "build_s": build_s,
+            "kits_cpu_ms_per_mutation": per(kit_cpu), "machine_cpu_ms_per_mutation": per(busy),
+            "cores": os.cpu_count(), "load_before": load, "build_s": build_s,
             "answers": dict(answers), **checked}
 
 
@@ -1195,9 +1249,10 @@ def report(results: dict[str, dict[str, Any]], spec: LinkSpec) -> None:
     tps = {e: r["throughput"] for e, r in results.items() if "throughput" in r}
     if tps:
         t = Table(title="Push throughput on loopback, no link (CPU ms per mutation: server processes, their "
-                        "PostgreSQL backends, the kits)")
+                        "PostgreSQL backends, the kits, and every core of the machine together)")
         for col in ("engine", "kits", "mutations", "batch", "server procs", "load avg", "wall s", "mutations/s",
-                    "server CPU", "PostgreSQL CPU", "kits CPU", "answers", "lost", "duplicated", "unsent"):
+                    "server CPU", "PostgreSQL CPU", "kits CPU", "machine CPU", "answers", "lost", "duplicated",
+                    "unsent"):
             t.add_column(col, justify="left" if col == "engine" else "right")
         for engine, tp in tps.items():
             def ms(v: float | None) -> str:
@@ -1207,6 +1262,7 @@ def report(results: dict[str, dict[str, Any]], spec: LinkSpec) -> None:
                       f"{tp['load_before']:.1f}", f"{tp['wall_s']:.1f}", f"{tp['push_mutations_per_s']:,.0f}",
                       ms(tp["app_cpu_ms_per_mutation"]),
                       ms(tp["db_cpu_ms_per_mutation"]), ms(tp["kits_cpu_ms_per_mutation"]),
+                      ms(tp["machine_cpu_ms_per_mutation"]),
                       ", ".join(f"{k} {v}" for k, v in tp["answers"].items()), f"{tp['lost']}",
                       f"{tp['duplicated']}", f"{tp['unsent']}")
         console.print(t)
@@ -1229,6 +1285,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--serve-worker"]:
         serve_worker(argv[1:])
+        return {}
+    if argv[:1] == ["--serve-gunicorn"]:
+        serve_gunicorn(argv[1:])
         return {}
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run in seconds")
