@@ -106,8 +106,8 @@ def _plain(value: Any) -> Any:
         return float(value)
     if isinstance(value, bytes):
         return f"<{len(value)} bytes>"
-    if hasattr(value, "wkt"):
-        wkt = value.wkt
+    wkt = getattr(value, "wkt", None)  # a shape (its WKT is written out on each read of ``wkt``: read once)
+    if isinstance(wkt, str):
         return wkt if len(wkt) < 2000 else wkt[:2000] + "…"
     return value
 

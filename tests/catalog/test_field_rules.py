@@ -54,7 +54,10 @@ def test_plot__area_geodesic_on_the_server_kits_area_ignored(session: Session) -
     assert plot.area_m2 == pytest.approx(50 * M2_PER_MU, rel=1e-6)
     assert plot.flags == {} and applied.created and plot.version == 1
     assert plot.boundary is not None and plot.boundary.geom_type == "MultiPolygon"
-    assert session.scalar(select(AuditEntry.actor).where(AuditEntry.entity_id == plot.id)) == "agent-zm"
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.entity_id == plot.id)).one()
+    assert entry.actor == "agent-zm" and entry.action == "insert"
+    assert entry.after is not None and entry.after["boundary"] == plot.boundary.wkt  # the shape as WKT
+    assert entry.after["area_m2"] == pytest.approx(plot.area_m2) and entry.after["created_at"].startswith("20")
 
 
 def test_plot__gcj02_boundary_converted_to_wgs84(session: Session) -> None:
