@@ -1,7 +1,8 @@
 """Field kit sync over a slow, lossy link: a county's first sync, a day's push, push throughput and integrity.
 
-Everything is the project's own code: the server is ``server.create_app`` served over real HTTP by werkzeug in
-worker processes (``--workers``, sharing one listening socket on 127.0.0.1, as gunicorn's workers do); the kits
+Everything is the project's own code: the server is ``server.create_app`` served over real HTTP by gunicorn as
+production serves it (``server.production``: ``--workers`` gthread workers of 4 threads on one listening socket of
+127.0.0.1; werkzeug processes instead with ``--profile``, which profiles each request in its thread); the kits
 are ``fieldkit.store.Store`` files written with ``fieldkit.records`` and synced by ``sync.client.SyncClient``
 through ``sync.transport.HttpTransport``. The server's data comes from ``catalog.demo`` (results, inserted with
 ``bulk_insert_results`` and logged for sync with ``ensure_backfilled``, as ``yuanxian sync backfill`` does),
@@ -43,7 +44,8 @@ its outbox (plots and yields, 1 : 3 as in a day's push), push at once to the ser
 in batches of ``--batch``; ``push_mutations_per_s`` is all mutations over the wall time from the start to the last
 answer. The kits run as threads of this process, on the same cores as the server: the table gives the CPU time
 per mutation of the server processes, of their PostgreSQL backends and of the kits, and the load average before
-the run (other work on the machine takes its share of the cores).
+the run (other work on the machine takes its share of the cores), and the busy time of all the machine's cores
+over the run (``/proc/stat``), which also holds the kernel's share and whatever else runs.
 
 **integrity**: after the runs, the server is counted against what the kits intended: ``lost`` (a record a kit made
 that the server lacks, a photo whose file it lacks) and ``duplicated`` (a record inserted twice, or more rows in
@@ -474,7 +476,8 @@ def pg_backends_cpu(url: str) -> dict[int, float]:
 
 
 class Servers:
-    """``workers`` server processes accepting on one socket of 127.0.0.1 (the kernel spreads the connections)."""
+    """``workers`` server processes accepting on one socket of 127.0.0.1: gunicorn's workers, or with ``profile``
+    as many werkzeug processes (the kernel spreads the connections)."""
 
     def __init__(self, db_url: str, instance: Path, workers: int, profile: Path | None = None) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0), backlog=256)
