@@ -285,16 +285,17 @@ class Store:
                           for m, a in zip(mutations, answers, strict=True)
                           if m["mutation_id"] in rows and _status(a) == "conflict"}
             batch = _Answered.load(s, list(rows.values()), conflicted)
-            answered: list[int] = []
+            answered: list[Outbox] = []
             for m, a in zip(mutations, answers, strict=True):
                 row = rows.pop(m["mutation_id"], None)
                 if row is None:
                     continue  # answered before (a repeated batch)
                 self._apply_answer(s, row, a, epoch, batch)
                 batch.queued[(row.type, row.record_id)].remove(row)
-                answered.append(row.seq)
-            if answered:  # one statement, not a DELETE of each row through the unit of work (never read again)
-                s.execute(delete(Outbox).where(Outbox.seq.in_(answered)),
+                answered.append(row)
+            if answered:  # one statement, not a DELETE of each row through the unit of work (what changed in the
+                # session, a rebase of a row among them included, is flushed before it: autoflush)
+                s.execute(delete(Outbox).where(Outbox.seq.in_([r.seq for r in answered])),
                           execution_options={"synchronize_session": False})
             batch.write_versions(s)
             _set(s, "last_push", utcnow().isoformat())
