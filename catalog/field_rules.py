@@ -28,7 +28,7 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import inspect, select, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.orm import Session
 
 import gis
@@ -52,7 +52,7 @@ from catalog.field import (
     Synced,
     YieldMeasurement,
 )
-from catalog.regions import county_of, outside_county
+from catalog.regions import county_of, outside_counties, outside_county
 from catalog.results import Result
 from catalog.sites import Site
 from gis.area import M2_PER_MU
@@ -380,17 +380,20 @@ def _check_refs(session: Session, c: _Checker, current: DemoPlot | None) -> None
             c.out["control_plot_id"] = target.id
 
 
+# For each plot of a list: the stored plots of its season it overlaps (the GiST index on ``demo_plot.boundary``),
+# and the plots before it in the list (a sync batch's new plots, not written yet: see ``_flag_waiting_plots``).
+# PostGIS computes an area from the same WKB as it would from the stored row.
 _OVERLAPS_SQL = text("""
-SELECT p.id, ST_Area(ST_Intersection(p.boundary, q.g)::geography) AS area
-FROM demo_plot p, (SELECT ST_GeomFromWKB(:wkb, 4326) AS g) q
-WHERE p.season = :season AND NOT p.deleted AND p.id <> :id AND ST_Intersects(p.boundary, q.g)
-""")
-# The same for plots not flushed yet (a sync batch's new plots, see DEFER_NEW): PostGIS computes the area from
-# the same WKB as it would from the stored row.
-_PENDING_OVERLAPS_SQL = text("""
-SELECT n.id, ST_Area(ST_Intersection(ST_GeomFromWKB(n.wkb, 4326), q.g)::geography) AS area
-FROM unnest(CAST(:ids AS text[]), CAST(:wkbs AS bytea[])) AS n(id, wkb), (SELECT ST_GeomFromWKB(:wkb, 4326) AS g) q
-WHERE ST_Intersects(ST_GeomFromWKB(n.wkb, 4326), q.g)
+WITH n AS MATERIALIZED (
+  SELECT t.i, t.id, t.season, t.deleted, ST_GeomFromWKB(t.wkb, 4326) AS g
+  FROM unnest(CAST(:i AS int[]), CAST(:ids AS text[]), CAST(:seasons AS text[]), CAST(:deleted AS boolean[]),
+              CAST(:wkbs AS bytea[])) AS t(i, id, season, deleted, wkb)
+)
+SELECT n.i, p.id, ST_Area(ST_Intersection(p.boundary, n.g)::geography) AS area
+FROM n JOIN demo_plot p ON p.season = n.season AND NOT p.deleted AND p.id <> n.id AND ST_Intersects(p.boundary, n.g)
+UNION ALL
+SELECT n.i, e.id, ST_Area(ST_Intersection(e.g, n.g)::geography)
+FROM n JOIN n AS e ON e.i < n.i AND e.season = n.season AND NOT e.deleted AND e.id <> n.id AND ST_Intersects(e.g, n.g)
 """)
 
 
@@ -400,47 +403,87 @@ def plot_overlaps(session: Session, plot_id: str, boundary: BaseGeometry, season
     largest first: ``[{"plot_id", "area_m2"}]``. PostGIS: the GiST index on ``demo_plot.boundary``; SQLite:
     ``gis.overlaps`` over the season's plots."""
     if session.get_bind().dialect.name == "postgresql":
-        wkb = shapely.to_wkb(boundary)
-        if session.info.get(DEFER_NEW) is None:
-            rows = list(session.execute(_OVERLAPS_SQL, {"wkb": wkb, "season": season, "id": plot_id}))
-        else:  # the plots waiting in the session (all new) are read from it, not flushed one query at a time
-            conn = session.connection()  # Core: no autoflush
-            rows = list(conn.execute(_OVERLAPS_SQL, {"wkb": wkb, "season": season, "id": plot_id}))
-            box = boundary.bounds
-            with session.no_autoflush:
-                pending = [p for p, other in _waiting(session, DemoPlot) if other is not None
-                           and _boxes_meet(other, box) and p.season == season and not p.deleted and p.id != plot_id]
-            if pending:
-                rows += conn.execute(_PENDING_OVERLAPS_SQL, {
-                    "wkb": wkb, "ids": [p.id for p in pending], "wkbs": [shapely.to_wkb(p.boundary) for p in pending]})
-        found = [(str(pid), float(area)) for pid, area in rows if area is not None and area >= min_area_m2]
-    else:
-        others = session.execute(select(DemoPlot.id, DemoPlot.boundary).where(
-            DemoPlot.season == season, DemoPlot.deleted.is_(False), DemoPlot.id != plot_id,
-            DemoPlot.boundary.is_not(None)))
-        refs = [PlotRef(plot_id, boundary, season)] + [PlotRef(pid, geom, season) for pid, geom in others]
-        found = [(o.b if o.a == plot_id else o.a, o.area_m2)
-                 for o in find_overlaps(refs, min_area_m2=min_area_m2) if plot_id in (o.a, o.b)]
+        return _overlaps_many(session, [(plot_id, boundary, season, False)], min_area_m2, flush=True)[0]
+    others = session.execute(select(DemoPlot.id, DemoPlot.boundary).where(
+        DemoPlot.season == season, DemoPlot.deleted.is_(False), DemoPlot.id != plot_id,
+        DemoPlot.boundary.is_not(None)))
+    refs = [PlotRef(plot_id, boundary, season)] + [PlotRef(pid, geom, season) for pid, geom in others]
+    found = [(o.b if o.a == plot_id else o.a, o.area_m2)
+             for o in find_overlaps(refs, min_area_m2=min_area_m2) if plot_id in (o.a, o.b)]
+    return _largest_first(found)
+
+
+def _overlaps_many(session: Session, plots: list[tuple[str, BaseGeometry, str, bool]], min_area_m2: float, *,
+                   flush: bool) -> list[list[dict[str, Any]]]:
+    """PostGIS: :func:`plot_overlaps` of each (id, boundary, season, deleted) of ``plots``, each also against the
+    plots before it in the list, in one query. ``flush``: the records waiting in the session are written first
+    (autoflush); else the query runs beside the ORM (inside a flush)."""
+    params = {"i": list(range(len(plots))), "ids": [p[0] for p in plots], "seasons": [p[2] for p in plots],
+              "deleted": [bool(p[3]) for p in plots], "wkbs": [shapely.to_wkb(p[1]) for p in plots]}
+    rows = session.execute(_OVERLAPS_SQL, params) if flush else session.connection().execute(_OVERLAPS_SQL, params)
+    found: list[list[tuple[str, float]]] = [[] for _ in plots]
+    for i, pid, area in rows:
+        if area is not None and area >= min_area_m2:
+            found[i].append((str(pid), float(area)))
+    return [_largest_first(f) for f in found]
+
+
+def _largest_first(found: list[tuple[str, float]]) -> list[dict[str, Any]]:
     found.sort(key=lambda x: (-x[1], x[0]))
     return [{"plot_id": pid, "area_m2": round(area, 2)} for pid, area in found]
-
-
-def _boxes_meet(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
 def plot_flags(session: Session, plot_id: str, boundary: BaseGeometry | None, county_code: str, season: str,
                flags: Mapping[str, Any], settings: FieldSettings = DEFAULT_SETTINGS) -> dict[str, Any]:
     """The plot's review flags recomputed from its boundary, county and season (other flags kept)."""
-    out = {k: v for k, v in flags.items() if k not in ("outside_county", "overlaps")}
     if boundary is None:
-        return out
-    if outside_county(session, boundary, county_code, settings.outside_tolerance_m):
-        out["outside_county"] = {"county_code": county_code, "tolerance_m": settings.outside_tolerance_m}
+        return _with_flags(flags, False, [], county_code, settings)
+    outside = outside_county(session, boundary, county_code, settings.outside_tolerance_m)
     overlaps = plot_overlaps(session, plot_id, boundary, season, settings.min_overlap_m2)
+    return _with_flags(flags, outside, overlaps, county_code, settings)
+
+
+def _with_flags(flags: Mapping[str, Any], outside: bool, overlaps: list[dict[str, Any]], county_code: str,
+                settings: FieldSettings) -> dict[str, Any]:
+    out = {k: v for k, v in flags.items() if k not in ("outside_county", "overlaps")}
+    if outside:
+        out["outside_county"] = {"county_code": county_code, "tolerance_m": settings.outside_tolerance_m}
     if overlaps:
         out["overlaps"] = overlaps
     return out
+
+
+@dataclass(frozen=True)
+class _FlagsWaiting:
+    """What a new plot's flags are computed from when it is written (``DEFER_NEW`` on PostgreSQL)."""
+
+    boundary: BaseGeometry
+    county_code: str
+    season: str
+    flags: Mapping[str, Any]
+    settings: FieldSettings
+
+
+@event.listens_for(Session, "before_flush")
+def _flag_waiting_plots(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Flag the new plots about to be written whose flags wait (``DEFER_NEW``): two queries for all of them, not
+    two a plot; each plot is checked against the stored plots and against those waiting before it, as it would
+    have been one at a time."""
+    waiting = session.info.get(DEFER_NEW)
+    todo = [(n, o, spec) for n, (o, spec) in enumerate(waiting or ()) if spec is not None and inspect(o).pending]
+    if not todo:
+        return
+    groups: dict[FieldSettings, list[tuple[int, DemoPlot, _FlagsWaiting]]] = {}
+    for item in todo:
+        groups.setdefault(item[2].settings, []).append(item)
+    for settings, items in groups.items():
+        outside = outside_counties(session, [(spec.boundary, spec.county_code) for _n, _o, spec in items],
+                                   settings.outside_tolerance_m)
+        overlaps = _overlaps_many(session, [(o.id, spec.boundary, spec.season, bool(o.deleted))
+                                            for _n, o, spec in items], settings.min_overlap_m2, flush=False)
+        for (n, o, spec), out, over in zip(items, outside, overlaps, strict=True):
+            o.flags = _with_flags(spec.flags, out, over, spec.county_code, settings)
+            waiting[n] = (o, None)
 
 
 def apply_plot(session: Session, actor: Actor, data: Mapping[str, Any], *, record_id: str | None = None,
@@ -465,10 +508,15 @@ def apply_plot(session: Session, actor: Actor, data: Mapping[str, Any], *, recor
         flags.pop("repaired", None)
         if repairs:
             flags["repaired"] = repairs
-    if current is None or {"boundary", "county_code", "season"} & clean.keys():
+    waiting: _FlagsWaiting | None = None
+    if current is None and boundary is not None and session.info.get(DEFER_NEW) is not None \
+            and session.get_bind().dialect.name == "postgresql":
+        # flagged when written, with the batch's other new plots (its warnings then do not say so)
+        waiting = _FlagsWaiting(boundary, str(county), str(season), flags, settings)
+    elif current is None or {"boundary", "county_code", "season"} & clean.keys():
         flags = plot_flags(session, record.id, boundary, str(county), str(season), flags, settings)
     clean["flags"] = flags
-    applied = _write(session, actor, record, clean, current is None)
+    applied = _write(session, actor, record, clean, current is None, waiting)
     applied.warnings.extend(_flag_warnings(flags, repairs or []))
     return applied
 
@@ -508,22 +556,24 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-# In ``session.info``, a list: a new record is added to the session and to the list (with its boundary's box),
-# not flushed on its own — the sync push writes its batch's new records in one flush, acting as the session's
-# actor (``catalog.sync_server``). Queries flush them first (autoflush), but ``plot_overlaps`` reads the plots
-# still waiting from the list, and a yield's check of the plot's other measurements flushes only when one waits.
+# In ``session.info``, a list: a new record is added to the session and to the list (a plot on PostgreSQL with what
+# its flags are computed from), not flushed on its own — the sync push writes its
+# batch's new records in one flush, acting as the session's actor (``catalog.sync_server``). Queries flush them
+# first (autoflush), and a yield's check of the plot's other measurements flushes only when one waits. The new
+# plots are flagged together just before the flush that writes them (``_flag_waiting_plots``).
 DEFER_NEW = "yx_defer_new"
 
 
-def _waiting(session: Session, model: type[Synced]) -> list[tuple[Any, tuple[float, ...] | None]]:
-    """The new records of ``model`` added under ``DEFER_NEW`` and not flushed yet, with their boxes."""
+def _waiting(session: Session, model: type[Synced]) -> list[Any]:
+    """The new records of ``model`` added under ``DEFER_NEW`` and not flushed yet."""
     waiting = session.info.get(DEFER_NEW) or []
     while waiting and not inspect(waiting[0][0]).pending:
         del waiting[0]  # flushed; a flush writes every record waiting, so all before it went too, none after
-    return [(o, box) for o, box in waiting if type(o) is model]
+    return [o for o, _flags in waiting if type(o) is model]
 
 
-def _write(session: Session, actor: Actor, record: R, values: Mapping[str, Any], created: bool) -> Applied[R]:
+def _write(session: Session, actor: Actor, record: R, values: Mapping[str, Any], created: bool,
+           waiting_flags: _FlagsWaiting | None = None) -> Applied[R]:
     """Set ``values`` on ``record`` and keep the versions: a new record is version 1 with every field at 1; an edit
     that changes anything takes the next version, and each changed field remembers it."""
     changed = [k for k, v in values.items() if created or not _same(getattr(record, k), v)]
@@ -541,8 +591,7 @@ def _write(session: Session, actor: Actor, record: R, values: Mapping[str, Any],
         waiting = session.info.get(DEFER_NEW)
         if waiting is not None:
             record.updated_by, record.updated_at = actor.name, now
-            boundary = getattr(record, "boundary", None) if isinstance(record, DemoPlot) else None
-            waiting.append((record, boundary.bounds if boundary is not None else None))
+            waiting.append((record, waiting_flags))
             return Applied(record, True, changed)
     else:
         record.version = (record.version or 1) + 1
@@ -770,7 +819,7 @@ def _unless_waiting(session: Session, model: type[Synced], plot_id: str) -> Abst
     """No autoflush for a read of ``plot_id``'s ``model`` records when none of them waits in the session
     (``DEFER_NEW``: only new records wait): nothing to flush could change what the read finds."""
     if session.info.get(DEFER_NEW) is not None and not any(
-            getattr(o, "plot_id", None) == plot_id for o, _box in _waiting(session, model)):
+            getattr(o, "plot_id", None) == plot_id for o in _waiting(session, model)):
         return session.no_autoflush
     return nullcontext()
 

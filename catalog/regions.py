@@ -77,31 +77,28 @@ ORDER BY sum(ST_Area(ST_Intersection(b.geom, ST_GeomFromWKB(:wkb, 4326))::geogra
 LIMIT 1
 """)
 
-# Mirrors gis.CountyIndex.outside_county: the county clipped near the plot, both in the plot's local azimuthal
-# equidistant projection (metres), buffered by the tolerance; what of the plot is left outside is flagged. A plot
-# the county covers is not projected at all, as there: PostGIS builds a PROJ transformation for each
-# ``ST_Transform`` to a proj string (~0.5 ms of the database's CPU each, two a plot).
+# Mirrors gis.CountyIndex.outside_county, for each plot of a list: the county clipped near the plot, both in the
+# plot's local azimuthal equidistant projection (metres), buffered by the tolerance; what of the plot is left
+# outside is flagged. A plot the county covers is not projected at all, as there: PostGIS builds a PROJ
+# transformation for each ``ST_Transform`` to a proj string (~0.5 ms of the database's CPU each, two a plot).
+# ``outside``: NULL when no piece of the county is near the plot (flagged, if the county has a polygon).
 _OUTSIDE_SQL = text("""
-WITH plot AS (SELECT ST_GeomFromWKB(:wkb, 4326) AS g),
-near AS (
-  SELECT ST_Union(b.geom) AS g FROM county_piece b, plot
-  WHERE b.code = :code AND b.geom && ST_Expand(plot.g, :pad)
-),
-inside AS (SELECT ST_Covers(near.g, plot.g) AS yes FROM near, plot WHERE near.g IS NOT NULL),
-clipped AS (
-  SELECT ST_Intersection(near.g, ST_Expand(ST_Envelope(plot.g), :pad)) AS g FROM near, plot, inside WHERE NOT inside.yes
-),
-rest AS (
-  SELECT ST_Difference(ST_Transform(plot.g, CAST(:proj AS text)),
-                       ST_Buffer(ST_Transform(clipped.g, CAST(:proj AS text)), :tol)) AS g
-  FROM plot, clipped
-  WHERE NOT ST_IsEmpty(clipped.g)
-)
-SELECT
-  EXISTS (SELECT 1 FROM county_piece WHERE code = :code) AS has_polygon,
-  CASE WHEN (SELECT yes FROM inside) THEN false
-       ELSE (SELECT CASE WHEN ST_Dimension(g) = 2 THEN ST_Area(g) > 0.01 ELSE NOT ST_IsEmpty(g) END FROM rest)
-  END AS outside
+SELECT plot.i,
+       EXISTS (SELECT 1 FROM county_piece WHERE code = plot.code) AS has_polygon,
+       CASE WHEN near.g IS NULL THEN NULL
+            WHEN ST_Covers(near.g, plot.g) THEN false
+            ELSE (SELECT CASE WHEN ST_Dimension(r.g) = 2 THEN ST_Area(r.g) > 0.01 ELSE NOT ST_IsEmpty(r.g) END
+                  FROM (SELECT ST_Difference(ST_Transform(plot.g, plot.proj),
+                                             ST_Buffer(ST_Transform(c.g, plot.proj), :tol)) AS g
+                        FROM (SELECT ST_Intersection(near.g, ST_Expand(ST_Envelope(plot.g), :pad)) AS g) c
+                        WHERE NOT ST_IsEmpty(c.g)) r)
+       END AS outside
+FROM (SELECT n.i, n.code, n.proj, ST_GeomFromWKB(n.wkb, 4326) AS g
+      FROM unnest(CAST(:i AS int[]), CAST(:wkbs AS bytea[]), CAST(:codes AS text[]), CAST(:projs AS text[]))
+           AS n(i, wkb, code, proj)) plot
+CROSS JOIN LATERAL (
+  SELECT ST_Union(b.geom) AS g FROM county_piece b WHERE b.code = plot.code AND b.geom && ST_Expand(plot.g, :pad)
+) near
 """)
 
 
@@ -184,20 +181,31 @@ def outside_county(
     Distances are metres in an azimuthal equidistant projection at the plot's centroid, on both engines. The
     shipped borders are generalised (hundreds of metres in places; ``gis/data/README.md``), coarser than GPS.
     """
-    geom = _as_geometry(geometry)
+    return outside_counties(session, [(geometry, county_code)], tolerance_m)[0]
+
+
+def outside_counties(
+    session: Session, plots: list[tuple[Geometry, str]], tolerance_m: float = DEFAULT_OUTSIDE_TOLERANCE_M
+) -> list[bool]:
+    """:func:`outside_county` for each (geometry, county code) of ``plots``, in order: one query on PostGIS."""
+    geoms = [_as_geometry(g) for g, _code in plots]
     if not _on_postgis(session):
-        return gis.county_index().outside_county(geom, county_code, tolerance_m)
-    c = geom.centroid
+        index = gis.county_index()
+        return [index.outside_county(g, code, tolerance_m) for g, (_g, code) in zip(geoms, plots, strict=True)]
+    if not plots:
+        return []
+    centroids = [g.centroid for g in geoms]
     params: dict[str, Any] = {
-        "wkb": shapely.to_wkb(geom),
-        "code": county_code,
-        "tol": float(tolerance_m),
+        "i": list(range(len(plots))),
+        "wkbs": [shapely.to_wkb(g) for g in geoms],
+        "codes": [code for _g, code in plots],
         # the same clip margin and projection as gis, so the engines agree up to floating point
+        "projs": [f"+proj=aeqd +lat_0={c.y:.7f} +lon_0={c.x:.7f} +datum=WGS84 +units=m" for c in centroids],
+        "tol": float(tolerance_m),
         "pad": 3 * tolerance_m / 90_000.0 + 0.01,
-        "proj": f"+proj=aeqd +lat_0={c.y:.7f} +lon_0={c.x:.7f} +datum=WGS84 +units=m",
     }
+    out = [False] * len(plots)
     # reads county borders only: the records waiting in the session do not matter (no flush; Core, not the ORM)
-    has_polygon, outside = session.connection().execute(_OUTSIDE_SQL, params).one()
-    if not has_polygon:
-        return False
-    return True if outside is None else bool(outside)
+    for i, has_polygon, outside in session.connection().execute(_OUTSIDE_SQL, params):
+        out[i] = bool(has_polygon) and (True if outside is None else bool(outside))
+    return out

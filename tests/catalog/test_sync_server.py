@@ -293,29 +293,33 @@ def test_push__new_records_written_together__judged_as_if_one_at_a_time(session)
     # A batch's new records wait in the session and go in one flush (field_rules.DEFER_NEW): what each is checked
     # against must still include the batch's earlier records — plots overlapping plots of the same batch (read
     # from the session on PostGIS), a city measurement verifying a county one pushed just before it, a yield on a
-    # plot of the same batch. The flags and links come out as when every mutation is a batch of its own.
+    # plot of the same batch. The flags and links come out as when every mutation is a batch of its own (on
+    # PostGIS the new plots are flagged together when written: field_rules._flag_waiting_plots).
     county = {"method": "harvest", "level": "county", "crop": "wheat", "measured_on": "2026-06-05",
               "samples": [{"area_mu": 0.3, "fresh_kg": 226, "moisture": 0.138, "impurity": 0.001}]}
 
     def mutations(season: str) -> tuple[list[Mutation], list[str]]:
-        ids = [str(uuid.uuid4()) for _ in range(6)]
+        ids = [str(uuid.uuid4()) for _ in range(8)]
         fields = dict(crop="wheat", season=season)
         return [m("plot", ids[0], plot_fields(boundary=_square(0), **fields)),
                 m("plot", ids[1], plot_fields(boundary=_square(0.0004), **fields)),  # overlaps the first
                 m("plot", ids[2], plot_fields(boundary=_square(0.0008, 0.0002), **fields)),  # both
                 m("yield", ids[3], {"plot_id": ids[2], **county}),
                 m("yield", ids[4], {"plot_id": ids[2], **county, "level": "city"}),  # verifies the one above
-                m("yield", ids[5], {"plot_id": ids[0], **county, "level": "city"})], ids  # nothing to verify
+                m("yield", ids[5], {"plot_id": ids[0], **county, "level": "city"}),  # nothing to verify
+                m("plot", ids[6], plot_fields(boundary=_square(0.10), **fields)),  # in 410105: outside its county
+                m("plot", ids[7], plot_fields(boundary=_square(0.0012, 0.0002), **fields))], ids  # overlaps 2
 
     def outcome(ids: list[str], answers: list) -> list:
-        plots = [session.get(DemoPlot, i) for i in ids[:3]]
+        plots = [session.get(DemoPlot, i) for i in [*ids[:3], *ids[6:]]]
         index = {pid: n for n, pid in enumerate(ids)}
         overlaps = [sorted((index[o["plot_id"]], o["area_m2"]) for o in (p.flags or {}).get("overlaps", []))
                     for p in plots]
         from catalog.field import YieldMeasurement
 
-        verifies = [getattr(session.get(YieldMeasurement, i), "verifies_id", None) for i in ids[3:]]
-        return [[(a.status, a.code) for a in answers], overlaps, [index.get(v) for v in verifies]]
+        verifies = [getattr(session.get(YieldMeasurement, i), "verifies_id", None) for i in ids[3:6]]
+        outside = [(p.flags or {}).get("outside_county") for p in plots]
+        return [[(a.status, a.code) for a in answers], overlaps, [index.get(v) for v in verifies], outside]
 
     together, ids = mutations("2026-summer_grain")
     batch = push(session, HENAN, together)
@@ -326,10 +330,12 @@ def test_push__new_records_written_together__judged_as_if_one_at_a_time(session)
         one_by_one += push(session, HENAN, [mu])
         session.commit()
     assert outcome(ids, batch) == outcome(alone_ids, one_by_one)
-    statuses, overlaps, verifies = outcome(ids, batch)
-    assert statuses == [("applied", None)] * 5 + [("rejected", "validation_failed")]
-    assert [[n for n, _area in o] for o in overlaps] == [[], [0], [0, 1]]  # each against the plots before it
+    statuses, overlaps, verifies, outside = outcome(ids, batch)
+    assert statuses == [("applied", None)] * 5 + [("rejected", "validation_failed")] + [("applied", None)] * 2
+    # each against the plots before it
+    assert [[n for n, _area in o] for o in overlaps] == [[], [0], [0, 1], [], [1, 2]]
     assert verifies == [None, 3, None]
+    assert outside == [None, None, None, {"county_code": "410102", "tolerance_m": 30.0}, None]
 
 
 def test_push__batch_of_plots_and_yields__county_rows_kept_exact(session):
