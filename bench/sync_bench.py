@@ -387,9 +387,9 @@ def serve_worker(argv: list[str]) -> None:
 
 
 def serve_gunicorn(argv: list[str]) -> None:
-    """The production server (``server.production``: gunicorn, gthread workers of ``THREADS`` threads) on the
+    """The production server (``server.production``: gunicorn, its gthread workers and settings) on the
     inherited listening socket, each worker's app built as ``serve_worker`` builds it."""
-    from server.production import GRACEFUL_TIMEOUT, THREADS, TIMEOUT, Gunicorn, settle_heap
+    from server.production import Gunicorn, options, settle_heap
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--fd", type=int, required=True)
@@ -409,9 +409,7 @@ def serve_gunicorn(argv: list[str]) -> None:
             return app
 
     secret = uuid.uuid4().hex
-    BenchGunicorn({"bind": f"fd://{args.fd}", "workers": args.workers, "worker_class": "gthread",
-                   "threads": THREADS, "timeout": TIMEOUT, "graceful_timeout": GRACEFUL_TIMEOUT, "keepalive": 5,
-                   "accesslog": None, "errorlog": "-", "loglevel": "warning"}).run()
+    BenchGunicorn({**options(f"fd://{args.fd}", args.workers), "loglevel": "warning"}).run()
 
 
 def _profiled(app: Any, out: Path) -> Any:

@@ -557,10 +557,10 @@ def _same(a: Any, b: Any) -> bool:
 
 
 # In ``session.info``, a list: a new record is added to the session and to the list (a plot on PostgreSQL with what
-# its flags are computed from), not flushed on its own — the sync push writes its
-# batch's new records in one flush, acting as the session's actor (``catalog.sync_server``). Queries flush them
-# first (autoflush), and a yield's check of the plot's other measurements flushes only when one waits. The new
-# plots are flagged together just before the flush that writes them (``_flag_waiting_plots``).
+# its flags are computed from), not flushed on its own — the sync push writes its batch's new records in one flush,
+# acting as the session's actor (``catalog.sync_server``). Queries flush them first (autoflush), and a yield's
+# check of the plot's other measurements flushes only when one waits. The new plots are flagged together just
+# before the flush that writes them (``_flag_waiting_plots``).
 DEFER_NEW = "yx_defer_new"
 
 

@@ -16,8 +16,8 @@ Where the engines may differ (edge cases; the agreement test's 4,800 points and 
 * a plot whose largest share lies in Hong Kong/Macau answers its mainland neighbour here (no stored boundary), and
   ``None`` in ``gis``.
 
-Overlaps between plots are left to ``gis.overlaps.find_overlaps`` until plots have a table: in SQL without a
-table (and its GiST index) they would be a quadratic self-join of bound parameters.
+Overlaps between plots are ``catalog.field_rules.plot_overlaps``'s (SQL over ``demo_plot`` and its GiST index on
+PostGIS, ``gis.overlaps.find_overlaps`` on SQLite).
 """
 
 from __future__ import annotations

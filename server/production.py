@@ -45,11 +45,10 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-def run(host: str, port: int, workers: int) -> None:
-    """Serve until SIGTERM or SIGINT (graceful stop); gunicorn's own log goes to stdout, beside the app's
-    one JSON line per request."""
-    Gunicorn({
-        "bind": f"{host}:{port}",
+def options(bind: str, workers: int) -> dict[str, Any]:
+    """gunicorn's settings for serving on ``bind`` (``host:port``, or ``fd://N`` for an inherited socket)."""
+    return {
+        "bind": bind,
         "workers": workers,
         "worker_class": "gthread",
         "threads": THREADS,
@@ -59,4 +58,10 @@ def run(host: str, port: int, workers: int) -> None:
         "accesslog": None,  # the app logs each request itself, as JSON with its request id (server/logs.py)
         "errorlog": "-",
         "proc_name": "yuanxian",
-    }).run()
+    }
+
+
+def run(host: str, port: int, workers: int) -> None:
+    """Serve until SIGTERM or SIGINT (graceful stop); gunicorn's own log goes to stdout, beside the app's
+    one JSON line per request."""
+    Gunicorn(options(f"{host}:{port}", workers)).run()
