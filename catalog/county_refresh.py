@@ -70,12 +70,15 @@ def lock_counties(conn: Connection, groups: Iterable[tuple[str, str]] | None) ->
         conn.execute(select(func.pg_advisory_xact_lock(_LOCKS, func.hashtext(f"{season}:{county}"))))
 
 
-def refresh_counties(conn: Connection, groups: Iterable[tuple[str, str]] | None = None) -> None:
-    """Recompute the rows of ``groups`` ((season, county) pairs; None: every one)."""
+def refresh_counties(conn: Connection, groups: Iterable[tuple[str, str]] | None = None, *,
+                     locked: bool = False) -> None:
+    """Recompute the rows of ``groups`` ((season, county) pairs; None: every one). ``locked``: this transaction
+    holds their locks already (:func:`lock_for_plots`)."""
     if not has_tables(conn):
         return
     groups = None if groups is None else set(groups)
-    lock_counties(conn, groups)
+    if not locked:
+        lock_counties(conn, groups)
     county_totals.refresh_totals(conn, groups)
     county_gains.refresh_gains(conn, groups)
     yield_outliers.refresh_outliers(conn, groups)

@@ -588,6 +588,7 @@ def _write(session: Session, actor: Actor, record: R, values: Mapping[str, Any],
         record.created_by = actor.name
         record.created_at = now
         session.add(record)
+        review.hold_new(session, record)  # a sync batch's later measurements of the plot may verify it
         waiting = session.info.get(DEFER_NEW)
         if waiting is not None:
             record.updated_by, record.updated_at = actor.name, now

@@ -96,7 +96,8 @@ def refresh_plot_figures(conn: Connection | Session, plot_ids: Iterable[str] | N
         chunk = ids[i:i + _CHUNK]
         bind.execute(delete(table).where(table.c.plot_id.in_(chunk)))
         bind.execute(insert(table).from_select(_COLUMNS, figure_query(chunk)))
-    county_refresh.refresh_counties(bind, groups)  # the counties' totals and fences move with their figures
+    # the counties' totals and fences move with their figures (their locks taken above)
+    county_refresh.refresh_counties(bind, groups, locked=True)
 
 
 _HAS_TABLE: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()

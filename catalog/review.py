@@ -29,7 +29,21 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Index, Select, and_, bindparam, case, exists, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Index,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    func,
+    inspect,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session, aliased
 
 from catalog import field_access
@@ -140,6 +154,9 @@ def lower_candidate(session: Session, plot_id: str, level: str, exclude: str | N
     wanted = LOWER.get(level, ())
     if not wanted:
         return None
+    held = session.info.get(HELD_YIELDS)
+    if held is not None and plot_id in held:
+        return _lower_held(held[plot_id], wanted, exclude)
     key = (level, bool(exclude))
     query = _LOWER_QUERIES.get(key)
     if query is None:  # built once per level (a sync batch asks for every city measurement it holds)
@@ -161,6 +178,53 @@ def _lower_query(wanted: tuple[str, ...], exclude: bool) -> Select[Any]:
 
 
 _LOWER_QUERIES: dict[tuple[str, bool], Select[Any]] = {}
+
+# In ``session.info``: plot id → every live measurement of the plot, loaded with a sync batch
+# (``catalog.sync_server``) and joined by the batch's new ones (``hold_new``). ``lower_candidate`` picks among them
+# in memory, as its query would, instead of a query for each city or province measurement of the batch. The
+# objects carry the batch's own edits (level, review state, deletion) as the flushed rows would.
+HELD_YIELDS = "yx_held_yields"
+
+
+def hold_yields(session: Session, plot_ids: Collection[str]) -> None:
+    """Load the live measurements of ``plot_ids`` (a plot not stored yet has none) for ``lower_candidate``."""
+    held: dict[str, list[YieldMeasurement]] = {pid: [] for pid in plot_ids}
+    if held:
+        for m in session.scalars(select(YieldMeasurement).where(YieldMeasurement.plot_id.in_(sorted(held)),
+                                                                YieldMeasurement.deleted.is_(False))):
+            held[m.plot_id].append(m)
+    session.info[HELD_YIELDS] = held
+
+
+def hold_new(session: Session, record: Any) -> None:
+    """A new measurement of a held plot joins the plot's held ones."""
+    held = session.info.get(HELD_YIELDS)
+    if held is not None and type(record) is YieldMeasurement and record.plot_id in held:
+        held[record.plot_id].append(record)
+
+
+def release_yields(session: Session) -> None:
+    session.info.pop(HELD_YIELDS, None)
+
+
+def _lower_held(ms: Sequence[YieldMeasurement], wanted: tuple[str, ...], exclude: str | None) -> str | None:
+    """``_lower_query``'s answer from the plot's held measurements (ties, as there, in no particular order)."""
+    live = [m for m in ms if m.level in wanted and not m.deleted and m.review_state not in (None, "rejected")
+            and m.id != exclude and _in_session(m)]
+    if not live:
+        return None
+    best = min(live, key=lambda m: (wanted.index(m.level), m.review_state != "approved", m.measured_on is None,
+                                    -(m.measured_on or dt.date.min).toordinal(), _EPOCH - m.created_at))
+    return best.id
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _in_session(m: YieldMeasurement) -> bool:
+    """Not dropped by a savepoint's rollback (a new record written in it goes back to transient)."""
+    state = inspect(m)
+    return state.persistent or state.pending
 
 
 def check_verifies(session: Session, level: str, verifies_id: str | None, plot: DemoPlot,

@@ -9,6 +9,8 @@ variety of 650 kg/亩 the gain is (721.61 − 650) ÷ 650 = 11.02 %.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -322,3 +324,87 @@ def test_sheet__computation_step_by_step_as_stored(session: Session) -> None:
     # 420,000 × 36 × 46 g × 10⁻⁶ × 0.85 = 591.19 kg/亩
     assert (t.factor, round(t.result or 0, 2), theory.yield_kg_per_mu) == (0.85, 591.19, 591.19)
     assert t.level_name == "county self-test" and t.state_name == "pending"
+
+
+def test_lower_candidate__a_batchs_held_measurements_answer_as_the_query(session: Session) -> None:
+    # A sync batch loads its plots' measurements once (review.HELD_YIELDS) and picks the one a city or province
+    # measurement verifies in memory. With the batch's own changes made on the held objects (new measurements
+    # waiting unflushed, deletions, decisions, a level changed), every answer must be the query's on the
+    # flushed rows: nearest level, approved first, latest measured day (none last), latest written.
+    import datetime as dt
+    import random
+    import uuid
+
+    from tests.sync.helpers import make_plot
+
+    rng = random.Random(7)
+    written = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    checked = 0
+    for _round in range(12):
+        plots = [make_plot(session).id for _ in range(3)]
+
+        def row(plot_id: str) -> YieldMeasurement:
+            nonlocal written
+            written += dt.timedelta(seconds=rng.randint(1, 3600))  # distinct: the query's order has no ties
+            return YieldMeasurement(
+                id=str(uuid.uuid4()), plot_id=plot_id, county_code="410102", method="harvest", crop="maize",
+                level=rng.choice(["county", "county", "city", "province"]),
+                review_state=rng.choice(["pending", "approved", "rejected"]),
+                measured_on=rng.choice([None, dt.date(2026, 9, rng.randint(1, 4))]),
+                deleted=rng.random() < 0.15, created_at=written)
+
+        stored = [row(rng.choice(plots)) for _ in range(rng.randint(0, 10))]
+        session.add_all(stored)
+        session.flush()
+        review.hold_yields(session, plots)
+        live = [m for m in stored if not m.deleted]
+        for m in rng.sample(live, min(len(live), 3)):  # the batch's edits, not flushed
+            change = rng.choice(["deleted", "review_state", "level"])
+            setattr(m, change, True if change == "deleted" else rng.choice(
+                ["pending", "approved", "rejected"] if change == "review_state" else ["county", "city"]))
+        for _ in range(rng.randint(0, 3)):  # the batch's new measurements, waiting
+            new = row(rng.choice(plots))
+            session.add(new)
+            review.hold_new(session, new)
+        asks = [(p, level, rng.choice([None, *(m.id for m in stored)]))
+                for p in plots for level in ("city", "province", "ministry")]
+        statements: list[str] = []
+        with session.no_autoflush, _statements(session, statements):
+            held = [review.lower_candidate(session, *ask) for ask in asks]
+        assert statements == []  # picked in memory
+        review.release_yields(session)
+        queried = [review.lower_candidate(session, *ask) for ask in asks]  # autoflush: the rows as changed
+        assert held == queried
+        checked += sum(a is not None for a in held)
+    assert checked > 20  # the rounds found candidates, not only None
+
+    # A new measurement whose savepoint rolled back (a careful batch's failed write) is no candidate.
+    plot_id = make_plot(session).id
+    review.hold_yields(session, [plot_id])
+    failed = YieldMeasurement(id=str(uuid.uuid4()), plot_id=plot_id, county_code="410102", method="harvest",
+                              crop="maize", level="county", review_state="pending", created_at=written)
+    savepoint = session.begin_nested()
+    session.add(failed)
+    review.hold_new(session, failed)
+    session.flush()
+    assert review.lower_candidate(session, plot_id, "city") == failed.id
+    savepoint.rollback()
+    assert review.lower_candidate(session, plot_id, "city") is None
+    review.release_yields(session)
+
+
+@contextmanager
+def _statements(session: Session, out: list[str]) -> Iterator[None]:
+    """The SQL the session's connection runs meanwhile, in ``out``."""
+    from sqlalchemy import event
+
+    conn = session.connection()
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        out.append(statement)
+
+    event.listen(conn, "before_cursor_execute", seen)
+    try:
+        yield
+    finally:
+        event.remove(conn, "before_cursor_execute", seen)

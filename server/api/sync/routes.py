@@ -149,15 +149,17 @@ def sync_push() -> dict[str, Any]:
     actor, minimum = current_actor(), int(config["SYNC_MIN_SCHEMA"])
     try:
         answers = push_batch(session, actor, mutations, minimum)
+        epoch = server_state(session).epoch  # in the push's transaction: no other one to read it
         session.commit()
     except IntegrityError:
         # The same mutations applied by a concurrent request (a retry racing its original): once that one has
         # committed, applying again answers each as a duplicate.
         session.rollback()
         answers = push_batch(session, actor, mutations, minimum)
+        epoch = server_state(session).epoch
         session.commit()
     metrics.count_push(answers)
-    return {"epoch": server_state(session).epoch, "answers": [a.to_json() for a in answers]}
+    return {"epoch": epoch, "answers": [a.to_json() for a in answers]}
 
 
 def _upload_headers(resp: Response, state: UploadState) -> Response:
