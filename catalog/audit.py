@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, Select, String, event, false, func, insert, inspect, or_, select, true
@@ -113,8 +114,15 @@ def _plain(value: Any) -> Any:
 
 
 def _columns(obj: Any) -> dict[str, Any]:
-    mapper = inspect(obj).mapper
-    return {c.key: ("***" if c.key in REDACTED else _plain(getattr(obj, c.key))) for c in mapper.column_attrs}
+    state = inspect(obj)
+    loaded = state.dict  # read as loaded, not through each attribute's descriptor (a push audits 100 records)
+    return {key: "***" if key in REDACTED else _plain(loaded[key] if key in loaded else getattr(obj, key))
+            for key in _column_keys(state.mapper)}
+
+
+@cache
+def _column_keys(mapper: Any) -> tuple[str, ...]:
+    return tuple(c.key for c in mapper.column_attrs)
 
 
 def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:

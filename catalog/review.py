@@ -27,7 +27,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
@@ -45,6 +45,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.util import identity_key
 
 from catalog import field_access
 from catalog.access import Actor
@@ -156,7 +157,7 @@ def lower_candidate(session: Session, plot_id: str, level: str, exclude: str | N
         return None
     held = session.info.get(HELD_YIELDS)
     if held is not None and plot_id in held:
-        return _lower_held(held[plot_id], wanted, exclude)
+        return _lower_held(session, held[plot_id], wanted, exclude)
     key = (level, bool(exclude))
     query = _LOWER_QUERIES.get(key)
     if query is None:  # built once per level (a sync batch asks for every city measurement it holds)
@@ -181,18 +182,30 @@ _LOWER_QUERIES: dict[tuple[str, bool], Select[Any]] = {}
 
 # In ``session.info``: plot id → every live measurement of the plot, loaded with a sync batch
 # (``catalog.sync_server``) and joined by the batch's new ones (``hold_new``). ``lower_candidate`` picks among them
-# in memory, as its query would, instead of a query for each city or province measurement of the batch. The
-# objects carry the batch's own edits (level, review state, deletion) as the flushed rows would.
+# in memory, as its query would, instead of a query for each city or province measurement of the batch. A stored
+# one is read as its columns; where the session holds it as an object (the batch edits it), the object is read
+# instead: it carries the batch's edits (level, review state, deletion) as the flushed row would.
 HELD_YIELDS = "yx_held_yields"
+_HELD_COLUMNS = (YieldMeasurement.id, YieldMeasurement.plot_id, YieldMeasurement.level, YieldMeasurement.deleted,
+                 YieldMeasurement.review_state, YieldMeasurement.measured_on, YieldMeasurement.created_at)
+
+
+class _Held(Protocol):
+    id: str
+    level: str
+    deleted: bool
+    review_state: str | None
+    measured_on: dt.date | None
+    created_at: dt.datetime
 
 
 def hold_yields(session: Session, plot_ids: Collection[str]) -> None:
-    """Load the live measurements of ``plot_ids`` (a plot not stored yet has none) for ``lower_candidate``."""
-    held: dict[str, list[YieldMeasurement]] = {pid: [] for pid in plot_ids}
+    """Read the live measurements of ``plot_ids`` (a plot not stored yet has none) for ``lower_candidate``."""
+    held: dict[str, list[Any]] = {pid: [] for pid in plot_ids}
     if held:
-        for m in session.scalars(select(YieldMeasurement).where(YieldMeasurement.plot_id.in_(sorted(held)),
+        for row in session.execute(select(*_HELD_COLUMNS).where(YieldMeasurement.plot_id.in_(sorted(held)),
                                                                 YieldMeasurement.deleted.is_(False))):
-            held[m.plot_id].append(m)
+            held[row.plot_id].append(row)
     session.info[HELD_YIELDS] = held
 
 
@@ -207,10 +220,17 @@ def release_yields(session: Session) -> None:
     session.info.pop(HELD_YIELDS, None)
 
 
-def _lower_held(ms: Sequence[YieldMeasurement], wanted: tuple[str, ...], exclude: str | None) -> str | None:
+def _lower_held(session: Session, held: Sequence[Any], wanted: tuple[str, ...], exclude: str | None) -> str | None:
     """``_lower_query``'s answer from the plot's held measurements (ties, as there, in no particular order)."""
+    ms: list[_Held] = []
+    for m in held:
+        if isinstance(m, YieldMeasurement):
+            if _in_session(m):
+                ms.append(m)
+        else:  # a stored row; the session's object of it, if any, has the batch's edits
+            ms.append(session.identity_map.get(identity_key(YieldMeasurement, m.id), m))
     live = [m for m in ms if m.level in wanted and not m.deleted and m.review_state not in (None, "rejected")
-            and m.id != exclude and _in_session(m)]
+            and m.id != exclude]
     if not live:
         return None
     best = min(live, key=lambda m: (wanted.index(m.level), m.review_state != "approved", m.measured_on is None,

@@ -356,9 +356,13 @@ def test_lower_candidate__a_batchs_held_measurements_answer_as_the_query(session
         stored = [row(rng.choice(plots)) for _ in range(rng.randint(0, 10))]
         session.add_all(stored)
         session.flush()
-        review.hold_yields(session, plots)
         live = [m for m in stored if not m.deleted]
-        for m in rng.sample(live, min(len(live), 3)):  # the batch's edits, not flushed
+        edited = rng.sample(live, min(len(live), 3))
+        for m in stored:  # as in a batch, the session holds only the measurements the batch edits
+            if m not in edited:
+                session.expunge(m)
+        review.hold_yields(session, plots)
+        for m in edited:  # the batch's edits, not flushed
             change = rng.choice(["deleted", "review_state", "level"])
             setattr(m, change, True if change == "deleted" else rng.choice(
                 ["pending", "approved", "rejected"] if change == "review_state" else ["county", "city"]))
