@@ -9,6 +9,7 @@ Forms post with the session's CSRF token and work without JavaScript; every writ
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -294,16 +295,24 @@ def _names(intents: list[Intent]) -> dict[str, str]:
     return intent_names(db_session(), intents)
 
 
-def _plots_for(intent: Intent) -> list[DemoPlot]:
-    """Demo plots a landed step may name: of the site's county, showing the intent's result."""
+def _plots_by_intent(intents: list[Intent]) -> dict[str, list[DemoPlot]]:
+    """The demo plots a landed step of each intent may name: of its site's counties, showing its result.
+
+    One query for the plots of all the intents' results and one look-up a site, whatever the number of intents.
+    """
+    if not intents:
+        return {}
     session = db_session()
-    site = session.get(Site, intent.site_id)
-    if site is None:
-        return []
-    counties = site_counties(session, site)
-    plots = session.scalars(select(DemoPlot).where(DemoPlot.result_id == intent.result_id,
-                                                   DemoPlot.deleted.is_(False)).order_by(DemoPlot.name))
-    return [p for p in plots if covers_county(counties, p.county_code)]
+    by_result: dict[str, list[DemoPlot]] = defaultdict(list)
+    for plot in session.scalars(select(DemoPlot).where(DemoPlot.result_id.in_({i.result_id for i in intents}),
+                                                       DemoPlot.deleted.is_(False)).order_by(DemoPlot.name)):
+        by_result[plot.result_id].append(plot)
+    counties: dict[str, list[str]] = {}
+    for site_id in {i.site_id for i in intents}:
+        site = session.get(Site, site_id)
+        counties[site_id] = site_counties(session, site) if site is not None else []
+    return {i.id: [p for p in by_result[i.result_id] if covers_county(counties[i.site_id], p.county_code)]
+            for i in intents}
 
 
 def _intents_context(errors: list[str] | None = None, failed: str | None = None) -> dict[str, Any]:
@@ -314,8 +323,10 @@ def _intents_context(errors: list[str] | None = None, failed: str | None = None)
         "registered", "contact", "agreement", "landed", "dropped") else None
     intents = list(session.scalars(intent_query(intent_condition(actor), site_id=site, state=state)
                                    .limit(MAX_INTENTS)))
-    movable = {i.id for i in intents if allowed_steps(i.state) and _speaks(i)}
-    plots = {i.id: _plots_for(i) for i in intents if i.state == "agreement" and i.id in movable}
+    # once a site, not an intent: a page lists up to MAX_INTENTS, mostly of a few sites
+    speaks = {s: _speaks(s) for s in {i.site_id for i in intents if allowed_steps(i.state)}}
+    movable = {i.id for i in intents if allowed_steps(i.state) and speaks[i.site_id]}
+    plots = _plots_by_intent([i for i in intents if i.state == "agreement" and i.id in movable])
     plot_names = {p.id: p.name for p in session.scalars(select(DemoPlot).where(
         DemoPlot.id.in_([i.plot_id for i in intents if i.plot_id])))}
     return {"intents": intents, "steps": steps_of(session, [i.id for i in intents]),
@@ -326,8 +337,8 @@ def _intents_context(errors: list[str] | None = None, failed: str | None = None)
             "form": request.form.to_dict() if failed else {}}
 
 
-def _speaks(intent: Intent) -> bool:
-    site = db_session().get(Site, intent.site_id)
+def _speaks(site_id: str) -> bool:
+    site = db_session().get(Site, site_id)
     return site is not None and speaks_for(db_session(), current_actor(), site)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from catalog.access import Actor, Grant, operator
@@ -108,6 +108,61 @@ def test_intent_step__out_of_order_or_incomplete__refused_with_reasons_and_nothi
     assert err["errors"][0]["field"] == "reason"
     refused(park.post(f"/api/intents/{iid}/steps", json={"step": "contact", "extra": 1}), 422)
     assert counts(app) == (before[0], before[1] + 1)  # only the contact step
+
+
+def test_intents_page__each_agreement_offers_its_own_plots__statements_do_not_grow_with_intents(app, as_role, seeded):
+    """The landed step's plot list of each intent holds the site's plots showing that intent's result, and the page
+    takes as many queries for one agreed intent as for three (not a query or two an intent)."""
+    park, engine = as_role("park_manager"), app.extensions["yx_engine"]
+
+    def agree(result_id: str) -> str:
+        iid = ok(park.post("/api/intents", json={"site_id": PARK, "result_id": result_id}), 201)["id"]
+        for step in ({"step": "contact"}, {"step": "agreement", "mode": "licence"}):
+            ok(park.post(f"/api/intents/{iid}/steps", json=step), 201)
+        return str(iid)
+
+    def page() -> tuple[dict[str, str], int]:
+        statements: list[str] = []
+
+        def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+            if statement.lstrip().upper().startswith("SELECT"):  # not a token's minutely last-used UPDATE
+                statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            resp = park.get("/intents")
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert resp.status_code == 200
+        items = resp.get_data(as_text=True).split('id="intent-')[1:]
+        return {item.split('"', 1)[0]: item for item in items}, len(statements)
+
+    first = agree(seeded["result"])
+    items, one = page()
+    assert "南湖区稻虾示范田" in items[first]
+    agent = Actor("agent-330402", grants=(Grant("agent", "330402"),))
+    lon, lat, d = 120.70, 30.70, 0.002
+    square = {"type": "Polygon", "coordinates": [[[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d],
+                                                 [lon, lat]]]}
+    more = {}
+    with act_as(Session(engine), operator("test")) as s, s.begin():
+        for k, name in enumerate(("再生稻丰产栽培技术", "水稻侧深施肥技术")):
+            r = create_result(s, {"name": name, "summary": "示范", "institutions": ["河南农业大学"],
+                                  "tech_fields": ["TF03"], "industry_types": ["IT0101"]}, "test")
+            for step in ("submit", "approve", "publish"):
+                transition(s, r, step, "test")
+            shifted = {"type": "Polygon", "coordinates": [[[x + 0.01 * (k + 1), y] for x, y in
+                                                            square["coordinates"][0]]]}
+            apply_plot(s, agent, {"name": f"{name}示范田", "county_code": "330402", "crop": "rice_japonica",
+                                  "season": "2026-middle_rice", "result_id": r.id, "boundary": shifted})
+            more[r.id] = f"{name}示范田"
+    agreed = {agree(rid): plot for rid, plot in more.items()}
+    items, three = page()
+    assert three == one
+    for iid, plot in agreed.items():
+        assert plot in items[iid] and "南湖区稻虾示范田" not in items[iid]
+        assert all(other not in items[iid] for other in agreed.values() if other != plot)
+    assert "南湖区稻虾示范田" in items[first] and not any(p in items[first] for p in agreed.values())
 
 
 @pytest.mark.parametrize(("role", "body", "status", "code"), [
