@@ -175,7 +175,8 @@ def _lower_query(wanted: tuple[str, ...], exclude: bool) -> Select[Any]:
         query = query.where(YieldMeasurement.id != bindparam("exclude"))
     return query.order_by(
         near, case((YieldMeasurement.review_state == "approved", 0), else_=1),
-        YieldMeasurement.measured_on.desc().nulls_last(), YieldMeasurement.created_at.desc()).limit(1)
+        YieldMeasurement.measured_on.desc().nulls_last(), YieldMeasurement.created_at.desc(),
+        YieldMeasurement.id).limit(1)  # the id last: one answer on every engine, and the same as _lower_held's
 
 
 _LOWER_QUERIES: dict[tuple[str, bool], Select[Any]] = {}
@@ -221,7 +222,8 @@ def release_yields(session: Session) -> None:
 
 
 def _lower_held(session: Session, held: Sequence[Any], wanted: tuple[str, ...], exclude: str | None) -> str | None:
-    """``_lower_query``'s answer from the plot's held measurements (ties, as there, in no particular order)."""
+    """``_lower_query``'s answer from the plot's held measurements, in its order (ids are canonical UUIDs: their
+    order is the same in Python and in any collation)."""
     ms: list[_Held] = []
     for m in held:
         if isinstance(m, YieldMeasurement):
@@ -234,7 +236,7 @@ def _lower_held(session: Session, held: Sequence[Any], wanted: tuple[str, ...], 
     if not live:
         return None
     best = min(live, key=lambda m: (wanted.index(m.level), m.review_state != "approved", m.measured_on is None,
-                                    -(m.measured_on or dt.date.min).toordinal(), _EPOCH - m.created_at))
+                                    -(m.measured_on or dt.date.min).toordinal(), _EPOCH - m.created_at, m.id))
     return best.id
 
 

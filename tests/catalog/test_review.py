@@ -330,7 +330,7 @@ def test_lower_candidate__a_batchs_held_measurements_answer_as_the_query(session
     # A sync batch loads its plots' measurements once (review.HELD_YIELDS) and picks the one a city or province
     # measurement verifies in memory. With the batch's own changes made on the held objects (new measurements
     # waiting unflushed, deletions, decisions, a level changed), every answer must be the query's on the
-    # flushed rows: nearest level, approved first, latest measured day (none last), latest written.
+    # flushed rows: nearest level, approved first, latest measured day (none last), latest written, then the id.
     import datetime as dt
     import random
     import uuid
@@ -345,7 +345,7 @@ def test_lower_candidate__a_batchs_held_measurements_answer_as_the_query(session
 
         def row(plot_id: str) -> YieldMeasurement:
             nonlocal written
-            written += dt.timedelta(seconds=rng.randint(1, 3600))  # distinct: the query's order has no ties
+            written += dt.timedelta(seconds=rng.choice([0, 0, 1, 3600]))  # ties too: the id decides them
             return YieldMeasurement(
                 id=str(uuid.uuid4()), plot_id=plot_id, county_code="410102", method="harvest", crop="maize",
                 level=rng.choice(["county", "county", "city", "province"]),
@@ -381,6 +381,19 @@ def test_lower_candidate__a_batchs_held_measurements_answer_as_the_query(session
         assert held == queried
         checked += sum(a is not None for a in held)
     assert checked > 20  # the rounds found candidates, not only None
+
+    # Tied on everything the order names: the smaller id, held or queried, whichever was written first.
+    plot_id = make_plot(session).id
+    low, high = sorted(str(uuid.uuid4()) for _ in range(2))
+    session.add_all([YieldMeasurement(id=i, plot_id=plot_id, county_code="410102", method="harvest", crop="maize",
+                                      level="county", review_state="pending", measured_on=dt.date(2026, 9, 2),
+                                      created_at=written) for i in (high, low)])
+    session.flush()
+    session.expunge_all()
+    review.hold_yields(session, [plot_id])
+    assert review.lower_candidate(session, plot_id, "city") == low
+    review.release_yields(session)
+    assert review.lower_candidate(session, plot_id, "city") == low
 
     # A new measurement whose savepoint rolled back (a careful batch's failed write) is no candidate.
     plot_id = make_plot(session).id
