@@ -485,6 +485,9 @@ class _Unsaved(Exception):
 
 def _push(session: Session, actor: Actor, mutations: Sequence[MutationLike], merge: MergeRule,
           schemas: tuple[int, int], rules: Rules | None, *, careful: bool) -> list[dict[str, Any]]:
+    # The state row (the epoch of the answer) before any record or county lock: on a new database it is inserted
+    # here, and a first pull inserts it before its backfill's change-log rows, so the two wait in one order.
+    server_state(session)
     ids = list(dict.fromkeys(m.mutation_id for m in mutations))
     batch = _Batch(session, actor, rules or default_rules(), merge, schemas, careful=careful)
     # Lock the records first: a concurrent push of the same batch then waits here until the first commits, and

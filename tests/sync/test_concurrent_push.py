@@ -70,3 +70,57 @@ def test_push__same_new_records_pushed_twice_at_once__the_later_answers_duplicat
             assert sorted(logged) == sorted(ids)
     finally:
         engine.dispose()
+
+
+def test_push__on_a_new_database_beside_the_first_pull__waits_for_its_state_row_before_any_record(postgis_url):
+    # A new database: no state row yet, and a plot loaded in bulk (no change-log row). The first pull inserts the
+    # state row, then backfills the plot's row. A push editing that plot must take the state row first: were it to
+    # write the plot's change-log row and then wait on the pull's state row, the pull's backfill would wait on the
+    # push's change-log row — a deadlock, one of the two aborted.
+    from catalog.access import operator
+    from catalog.audit import act_as
+    from catalog.sync_server import ServerState, ensure_backfilled, server_state
+    from tests.sync.helpers import make_plot
+
+    engine = make_engine(postgis_url, pool_size=4)
+    device = agent("410102")
+    try:
+        with act_as(Session(engine), operator("test")) as s:
+            plot = make_plot(s, name="批量导入示范田")
+            pid, version = plot.id, plot.version
+            s.execute(ChangeLog.__table__.delete().where(ChangeLog.record_id == pid))
+            s.execute(ServerState.__table__.delete())
+            s.commit()
+        edit = [Mutation.from_json(mutation("plot", pid, {"name": "改名示范田"}, base=version))]
+        pushed: list = []
+        errors: list[BaseException] = []
+
+        def push() -> None:
+            try:
+                with Session(engine) as s:
+                    pushed.extend(push_batch(s, device, edit))
+                    s.commit()
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        with Session(engine) as pull:
+            epoch = server_state(pull).epoch  # the pull's first step, not committed
+            thread = threading.Thread(target=push)
+            thread.start()
+            deadline = time.monotonic() + 30
+            while not _waiting_on_a_lock(engine):
+                assert thread.is_alive(), errors or pushed
+                assert time.monotonic() < deadline, "the push never waited on the pull's state row"
+                time.sleep(0.05)
+            assert ensure_backfilled(pull) >= 1  # the plot's row among them, written while the push waits
+            pull.commit()
+        thread.join(60)
+        assert not errors, errors
+        assert [a.status for a in pushed] == ["applied"]
+        with Session(engine) as s:
+            assert s.scalar(select(ServerState.epoch)) == epoch
+            logged = s.execute(select(ChangeLog.op, ChangeLog.version).where(ChangeLog.record_id == pid)).all()
+            assert logged == [("upsert", version + 1)]
+            assert s.get(DemoPlot, pid).name == "改名示范田"
+    finally:
+        engine.dispose()

@@ -149,7 +149,7 @@ def sync_push() -> dict[str, Any]:
     actor, minimum = current_actor(), int(config["SYNC_MIN_SCHEMA"])
     try:
         answers = push_batch(session, actor, mutations, minimum)
-        epoch = server_state(session).epoch  # in the push's transaction: no other one to read it
+        epoch = server_state(session).epoch  # the push read it first (catalog.sync_server._push): no SQL
         session.commit()
     except IntegrityError:
         # The same mutations applied by a concurrent request (a retry racing its original): once that one has
