@@ -140,10 +140,7 @@ def test_intents_page__each_agreement_offers_its_own_plots__statements_do_not_gr
     first = agree(seeded["result"])
     items, one = page()
     assert "南湖区稻虾示范田" in items[first]
-    agent = Actor("agent-330402", grants=(Grant("agent", "330402"),))
-    lon, lat, d = 120.70, 30.70, 0.002
-    square = {"type": "Polygon", "coordinates": [[[lon, lat], [lon + d, lat], [lon + d, lat + d], [lon, lat + d],
-                                                 [lon, lat]]]}
+    agent, lat, d = Actor("agent-330402", grants=(Grant("agent", "330402"),)), 30.70, 0.002
     more = {}
     with act_as(Session(engine), operator("test")) as s, s.begin():
         for k, name in enumerate(("再生稻丰产栽培技术", "水稻侧深施肥技术")):
@@ -151,10 +148,11 @@ def test_intents_page__each_agreement_offers_its_own_plots__statements_do_not_gr
                                   "tech_fields": ["TF03"], "industry_types": ["IT0101"]}, "test")
             for step in ("submit", "approve", "publish"):
                 transition(s, r, step, "test")
-            shifted = {"type": "Polygon", "coordinates": [[[x + 0.01 * (k + 1), y] for x, y in
-                                                            square["coordinates"][0]]]}
+            lon = 120.71 + 0.01 * k  # in 南湖区, apart from each other and from the seeded plot
+            square = {"type": "Polygon", "coordinates": [[[lon, lat], [lon + d, lat], [lon + d, lat + d],
+                                                         [lon, lat + d], [lon, lat]]]}
             apply_plot(s, agent, {"name": f"{name}示范田", "county_code": "330402", "crop": "rice_japonica",
-                                  "season": "2026-middle_rice", "result_id": r.id, "boundary": shifted})
+                                  "season": "2026-middle_rice", "result_id": r.id, "boundary": square})
             more[r.id] = f"{name}示范田"
     agreed = {agree(rid): plot for rid, plot in more.items()}
     items, three = page()
